@@ -1,0 +1,1 @@
+"""Named connection profiles for the Kubeflow Pipelines SDK."""

@@ -1,0 +1,159 @@
+"""Every error kfp-profiles raises: one hierarchy, one sentence each.
+
+Each class carries a ``fmt`` template filled from keyword fields, in the
+manner of botocore: the fields stay available to code (``err.profile``,
+``err.path``) and the message always says what is wrong and how to fix it.
+Messages never contain a secret: callers pass names and paths, not values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class KfpProfilesError(Exception):
+    """Base class of every error kfp-profiles raises."""
+
+    fmt: ClassVar[str] = "{message}"
+    #: Exit status of the command line for this error (documented in the README).
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        self.fields = fields
+        for key, value in fields.items():
+            setattr(self, key, value)
+        if message is None:
+            message = self.fmt.format(**fields)
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- the profiles file and its profiles --------------------------------------
+
+
+class ConfigError(KfpProfilesError):
+    """The profiles file, or a profile in it, is wrong."""
+
+    exit_code = 2
+
+
+class ProfilesFileNotFoundError(ConfigError):
+    fmt = (
+        "No profiles file at {path}: run `kfp-profiles init` to create one, "
+        "or point KFP_PROFILES_FILE at an existing file."
+    )
+
+
+class ProfilesFileParseError(ConfigError):
+    fmt = "{path}:{line}:{column}: {problem}; fix the TOML syntax there."
+
+
+class ProfilesFilePermissionError(ConfigError):
+    fmt = "{path} {problem}; run `chmod {mode:o} {path}`."
+
+
+class ProfileNotFoundError(ConfigError):
+    fmt = "No profile named '{profile}' in {where}{hint}."
+
+
+class NoProfileSelectedError(ConfigError):
+    fmt = (
+        "No profile selected and {where} sets no `default`: pass a name, "
+        "set KFP_PROFILE{choices}, or run `kfp-profiles use NAME`."
+    )
+
+
+class ProfileValidationError(ConfigError):
+    """A profile's values are wrong: names the profile, the file and the field."""
+
+    fmt = "Profile '{profile}' in {source}: {problem}"
+
+
+class SecretInFileError(ProfileValidationError):
+    fmt = (
+        "Profile '{profile}' in {source}: `{field}` must not be stored in the file; "
+        "remove it and run `kfp-profiles secret set {profile}` "
+        "(or set KFP_PASSWORD for one process)."
+    )
+
+
+class KindChangeError(ProfileValidationError):
+    fmt = (
+        "Profile '{profile}' is of kind '{kind}' but KFP_KIND='{env_kind}': the "
+        "environment cannot change a profile's kind; unset KFP_KIND or pick "
+        "another profile with KFP_PROFILE."
+    )
+
+
+# --- secrets -----------------------------------------------------------------
+
+
+class SecretError(KfpProfilesError):
+    exit_code = 3
+
+
+class PasswordMissingError(SecretError):
+    fmt = (
+        "Profile '{profile}' needs a password to log in as '{username}' and none "
+        "was found{detail}: pass password=..., set KFP_PASSWORD, or run "
+        "`kfp-profiles secret set {profile}`."
+    )
+
+
+class KeyringUnavailableError(SecretError):
+    fmt = (
+        "The OS keyring cannot be used ({reason}) for profile '{profile}': set "
+        "KFP_PASSWORD, pass password=..., or start a Secret Service (or choose a "
+        "backend with PYTHON_KEYRING_BACKEND) and run `kfp-profiles secret set "
+        "{profile}`."
+    )
+
+
+# --- credentials in a pod ------------------------------------------------------
+
+
+class TokenFileError(KfpProfilesError):
+    fmt = (
+        "Profile '{profile}': the ServiceAccount token file {path} {problem}; "
+        "the pod needs a projected token volume (audience pipelines.kubeflow.org) "
+        "mounted at {folder} (see `kfp-profiles manifest poddefault`), or set "
+        "KF_PIPELINES_SA_TOKEN_PATH to where it is mounted."
+    )
+    exit_code = 4
+
+
+# --- talking to the server -----------------------------------------------------
+
+
+class ConnectionFailedError(KfpProfilesError):
+    """The host could not be reached: refused, DNS, TLS or timeout."""
+
+    fmt = "Cannot reach {host} for profile '{profile}': {cause}. {fix}"
+    exit_code = 5
+
+
+class LoginError(KfpProfilesError):
+    """The login through the Kubeflow front door did not succeed."""
+
+    exit_code = 6
+
+
+class InvalidCredentialsError(LoginError):
+    fmt = (
+        "Dex at {host} rejected the password of '{username}' (connector "
+        "'{connector}') for profile '{profile}': run `kfp-profiles secret set "
+        "{profile}` to store the right one."
+    )
+
+
+class SessionError(LoginError):
+    """A session could not be renewed, or the server keeps refusing it."""
+
+
+class ApiError(KfpProfilesError):
+    """The KFP API answered with an error we can explain."""
+
+    exit_code = 7
