@@ -149,6 +149,45 @@ class InvalidCredentialsError(LoginError):
     )
 
 
+class UnknownConnectorError(LoginError):
+    fmt = (
+        "Dex at {host} has no connector '{connector}' for profile '{profile}'; it "
+        "offers {offered}: set `connector` in the profile to one of them."
+    )
+
+
+class LoginFlowError(LoginError):
+    """The front door answered something no known Kubeflow release answers."""
+
+    fmt = (
+        "The login of profile '{profile}' at {host} stopped: {problem}; check that "
+        "`host` is the Kubeflow gateway's pipeline URL. Redirect trail: {trail}"
+    )
+
+
+class InsecurePasswordPostError(LoginError):
+    fmt = (
+        "Refusing to send the password of profile '{profile}' over plain HTTP to "
+        "{form_url} while the profile's host {host} is HTTPS; have the gateway serve "
+        "Dex over https (its issuer URL), or use an http host for a local test cluster."
+    )
+
+
+class TooManyRedirectsError(LoginError):
+    fmt = (
+        "The login of profile '{profile}' at {host} took more than {limit} requests "
+        "without finishing, so the front door is sending it round in a loop; check "
+        "`host` and the gateway's oauth2-proxy and Dex settings. Redirect trail: {trail}"
+    )
+
+
+class SessionCacheError(KfpProfilesError):
+    fmt = (
+        "The session of profile '{profile}' could not be cached ({reason}); it is "
+        "used for this process only: make {folder} writable or start a keyring."
+    )
+
+
 class SessionError(LoginError):
     """A session could not be renewed, or the server keeps refusing it."""
 

@@ -1,0 +1,289 @@
+"""A ``kfp.Client`` made hermetic, bounded and self-healing (imports ``kfp``).
+
+kfp 2.17.3 traps, each closed here (see kfp-client.md):
+
+- ``~/.config/kfp/context.json`` is read at every construction and its namespace,
+  cookie and header leak into every client: the context lives in memory instead.
+- Construction probes healthz with a 25 s retry loop when the namespace is empty:
+  the probe is answered locally while the client is being built.
+- Requests have no timeout and urllib3 retries multiply any one: every request
+  gets the profile's (connect, read) timeout and no hidden retry or redirect.
+- An expired session is answered with a redirect to HTML that the SDK decodes
+  into an empty result: such answers become a renewal, then one retry.
+- ``KF_PIPELINES_IAP_OAUTH2_CLIENT_ID`` and ``KF_PIPELINES_UI_ENDPOINT`` would
+  override what the profile says: the profile wins.
+
+The hooks wrap the one ``ApiClient`` all API objects of a client share, so they
+cover every method of ``kfp.Client``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
+
+import kfp
+import kfp_server_api
+import urllib3
+from kfp_server_api.exceptions import ApiException
+
+from .auth import Authenticator
+from .errors import ConnectionFailedError, SessionError
+from .resolve import ResolvedProfile
+
+log = logging.getLogger("kfp_profiles.client")
+
+#: Paths of a front door's login: a redirect there means the session is gone.
+LOGIN_PATH_MARKERS = ("/dex/", "/oauth2/", "/authservice/")
+
+
+class _SessionGone(Exception):
+    """Internal: the answer was a login page or a 401, not the API."""
+
+    def __init__(self, status: int, why: str, original: ApiException | None = None) -> None:
+        super().__init__(why)
+        self.status = status
+        self.why = why
+        self.original = original
+
+
+def _connection_cause(exc: BaseException) -> tuple[str, str]:
+    """(cause, fix) for a transport failure, from urllib3's exception chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, urllib3.exceptions.MaxRetryError) and seen.reason is not None:
+            seen = seen.reason
+            continue
+        if isinstance(seen, urllib3.exceptions.NameResolutionError):
+            return "the name does not resolve (DNS)", "Check `host` in the profile."
+        # NewConnectionError subclasses ConnectTimeoutError: test it first.
+        if isinstance(seen, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)):
+            return (
+                "the connection was refused",
+                "Is the server (or the port-forward) running at that address?",
+            )
+        if isinstance(seen, urllib3.exceptions.ConnectTimeoutError):
+            return "the connection timed out", "Check the host, the network or `timeout`."
+        if isinstance(seen, urllib3.exceptions.ReadTimeoutError):
+            return (
+                "no answer within the timeout",
+                "The server accepted the connection but did not answer; check it, "
+                "or raise `timeout` in the profile.",
+            )
+        if isinstance(seen, urllib3.exceptions.SSLError):
+            return (
+                f"TLS failed ({_first_line(seen)})",
+                "Set `ca_bundle` to the CA that signed the server's certificate "
+                "(or `verify_tls = false` for a test cluster).",
+            )
+        if isinstance(seen, urllib3.exceptions.ProtocolError):
+            return f"the connection broke ({_first_line(seen)})", "Try again; check the server."
+        seen = seen.__cause__ or seen.__context__
+    return f"{type(exc).__name__}", "Check the host and the network."
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[-1][:160] if text else type(exc).__name__
+
+
+class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hints
+    """``kfp.Client`` built from one resolved profile and nothing else."""
+
+    def __init__(
+        self, resolved: ResolvedProfile, auth: Authenticator, *, base_url: str | None = None
+    ) -> None:
+        profile = resolved.profile
+        self.profile = resolved
+        self._auth = auth
+        self._building = True
+        self._namespace_in_use = profile.namespace or ""
+        self._renew_lock = threading.Lock()
+        host = base_url or resolved.host
+        self._host_for_errors = host
+        quiet = {name: logging.getLogger(name).level for name in ("urllib3", "kfp_server_api")}
+        with warnings.catch_warnings():
+            # Emitted at every construction; it says nothing to act on.
+            warnings.filterwarnings(
+                "ignore", message="This client only works", category=FutureWarning
+            )
+            super().__init__(
+                host=host,
+                namespace=self._namespace_in_use or "kubeflow",
+                proxy=_proxy_for(host, profile.proxy),
+                ssl_ca_cert=profile.ca_bundle,
+                verify_ssl=profile.verify_tls,
+                ui_host=profile.ui_host,
+                cookies="",
+            )
+        for name, level in quiet.items():  # Configuration() resets them to WARNING
+            logging.getLogger(name).setLevel(level)
+        self._uihost = profile.ui_host or host
+        self._building = False
+        api_client = self._run_api.api_client
+        auth.configure(api_client.configuration)
+        api_client.cookie = auth.cookie_header()
+        self._install_hooks(api_client, profile.timeout)
+
+    # --- what the SDK would otherwise take from context.json or the environment ---------
+
+    def _load_context_setting_or_default(self) -> None:
+        self._context_setting = {
+            "namespace": self._namespace_in_use,
+            "client_authentication_cookie": None,
+            "client_authentication_header_name": None,
+            "client_authentication_header_value": None,
+        }
+
+    def set_user_namespace(self, namespace: str) -> None:
+        """Use ``namespace`` for this client only; nothing is written to disk."""
+        self._namespace_in_use = namespace
+        self._context_setting["namespace"] = namespace
+
+    def _load_config(
+        self,
+        host: Any,
+        client_id: Any,
+        namespace: Any,
+        other_client_id: Any,
+        other_client_secret: Any,
+        existing_token: Any,
+        proxy: Any,
+        ssl_ca_cert: Any,
+        kube_context: Any,
+        credentials: Any,
+        verify_ssl: Any,
+    ) -> Any:
+        # IAP variables and client ids are not part of any profile kind.
+        config = super()._load_config(
+            host,
+            None,
+            namespace,
+            None,
+            None,
+            existing_token,
+            proxy,
+            ssl_ca_cert,
+            kube_context,
+            credentials,
+            verify_ssl,
+        )
+        # No hidden retries (they multiply the timeout) and no followed redirects
+        # (a redirect to a login page must be seen, not decoded into None).
+        config.retries = urllib3.Retry(total=False)
+        return config
+
+    def _is_inverse_proxy_host(self, host: str) -> bool:
+        return False
+
+    def get_kfp_healthz(self, sleep_duration: int = 5) -> Any:
+        if self._building:  # the constructor's probe: no network I/O while building
+            return SimpleNamespace(multi_user=False)
+        return super().get_kfp_healthz(sleep_duration)
+
+    # --- per-request hooks ------------------------------------------------------------------
+
+    def _install_hooks(self, api_client: Any, timeout: float) -> None:
+        rest = api_client.rest_client
+        send = rest.request
+        call = api_client.call_api
+
+        def bounded_request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            if not kwargs.get("_request_timeout"):
+                kwargs["_request_timeout"] = (timeout, timeout)
+            try:
+                response = send(method, url, *args, **kwargs)
+            except ApiException as exc:
+                if exc.status == 0 and str(exc.reason).startswith("SSLError"):
+                    cause, fix = ("TLS failed", _connection_cause(exc)[1])
+                    raise self._unreachable(url, f"{cause} ({_first_line(exc)})", fix) from None
+                why = _why_login_page(exc.status, exc.headers, exc.body)
+                if why:
+                    raise _SessionGone(exc.status, why, exc) from None
+                raise
+            except urllib3.exceptions.HTTPError as exc:
+                raise self._unreachable(url, *_connection_cause(exc)) from None
+            why = _why_login_page(response.status, response.getheaders(), None)
+            if why:
+                raise _SessionGone(response.status, why)
+            return response
+
+        def renewing_call(*args: Any, **kwargs: Any) -> Any:
+            stale = api_client.cookie
+            try:
+                return call(*args, **kwargs)
+            except _SessionGone as gone:
+                if not self._auth.renewable:
+                    if gone.status == 401 and gone.original is not None:
+                        raise gone.original from None  # a refused token: the SDK's own error
+                    raise SessionError(
+                        f"{self._host_for_errors} answered {gone.why} for profile "
+                        f"'{self.profile.name}' (kind {self.profile.kind}): this host sits "
+                        f"behind a login; use a platform-dex profile for it."
+                    ) from None
+                log.info(
+                    "Session of profile %s expired (%s); logging in again.",
+                    self.profile.name,
+                    gone.why,
+                )
+            with self._renew_lock:  # threads that failed together share one login
+                if api_client.cookie == stale:
+                    api_client.cookie = self._auth.renew(stale)
+            try:
+                return call(*args, **kwargs)
+            except _SessionGone as gone:
+                raise SessionError(
+                    f"{self._host_for_errors} still answered {gone.why} right after a new "
+                    f"login for profile '{self.profile.name}': the account may lack access to "
+                    f"namespace '{self._namespace_in_use}'; run `kfp-profiles check "
+                    f"{self.profile.name}`."
+                ) from None
+
+        rest.request = bounded_request
+        api_client.call_api = renewing_call
+
+    def _unreachable(self, url: str, cause: str, fix: str) -> ConnectionFailedError:
+        parts = urlsplit(url)
+        return ConnectionFailedError(
+            host=f"{parts.scheme}://{parts.netloc}",
+            profile=self.profile.name,
+            cause=cause,
+            fix=fix,
+        )
+
+
+def _why_login_page(status: int, headers: Any, body: Any) -> str | None:
+    """Why an answer is a front door's, not the API's; None when it is the API's."""
+    headers = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    content_type = headers.get("content-type", "")
+    if 300 <= status < 400:
+        location = headers.get("location", "")
+        if any(marker in location for marker in LOGIN_PATH_MARKERS) or not location:
+            return f"a redirect to its login page ({status})"
+        return f"an unexpected redirect ({status}) to {urlsplit(location).path}"
+    if status == 401:
+        return "401 Unauthorized"
+    if "text/html" in content_type:
+        return f"an HTML page ({status}) where the API answers JSON"
+    return None
+
+
+def _proxy_for(host: str, proxy: str | None) -> str | None:
+    """The profile's proxy, else HTTP(S)_PROXY / NO_PROXY as requests would apply them."""
+    if proxy:
+        return proxy
+    import urllib.request
+
+    parts = urlsplit(host)
+    bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009  # untyped
+    if bypass(parts.hostname or ""):
+        return None
+    found = urllib.request.getproxies_environment().get(parts.scheme)
+    return found or None
+
+
+__all__ = ["ProfileClient", "kfp_server_api"]

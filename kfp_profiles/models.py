@@ -1,0 +1,227 @@
+"""One pydantic model per kind of profile, and the checks that explain bad input.
+
+The models are plain ``BaseModel``s (not settings) so that ``kfp-profiles list``
+can validate every profile of a large file quickly; the environment layer is
+added by :mod:`kfp_profiles.resolve` for the one profile in use. The field
+descriptions here are the single source of the JSON Schema in ``schemas/``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ProfileValidationError, SecretInFileError
+
+Kind = Literal[
+    "standalone-in-cluster",
+    "standalone-port-forward",
+    "platform-in-cluster",
+    "platform-dex",
+]
+
+#: Where the KFP guide mounts the projected ServiceAccount token.
+DEFAULT_TOKEN_PATH = "/var/run/secrets/kubeflow/pipelines/token"
+#: The pod's own namespace, written by Kubernetes into every pod.
+POD_NAMESPACE_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+#: Keys that hold secrets: refused in the file, whatever the kind.
+SECRET_KEYS = frozenset(
+    {"password", "passwd", "secret", "token", "client_secret", "api_key", "cookie", "cookies"}
+)
+
+
+def _check_url(value: str | None, field: str) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(
+            f"`{field}` must be an http:// or https:// URL with a host, "
+            f"like https://kubeflow.example.com/pipeline (got {value!r})"
+        )
+    return value
+
+
+class ProfileBase(BaseModel):
+    """Fields every kind has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str | None = Field(
+        default=None,
+        description="URL of the KFP API; wins over the kind's default.",
+    )
+    namespace: str | None = Field(
+        default=None,
+        description="Kubeflow profile namespace sent on namespaced calls (platform kinds).",
+    )
+    ui_host: str | None = Field(
+        default=None, description="URL of the KFP UI, for links the SDK prints."
+    )
+    verify_tls: bool = Field(default=True, description="Check the server's TLS certificate.")
+    ca_bundle: str | None = Field(
+        default=None,
+        description="PEM file of CAs to trust; `~` and $VARS expand, relative to this file.",
+    )
+    proxy: str | None = Field(
+        default=None, description="HTTP(S) proxy URL for the login and the API calls."
+    )
+    timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds bounding the connect and the read of every request.",
+    )
+    description: str | None = Field(default=None, description="Free text shown by `list`.")
+
+    @field_validator("host", "ui_host", "proxy")
+    @classmethod
+    def _urls(cls, value: str | None, info: Any) -> str | None:
+        return _check_url(value, info.field_name)
+
+
+class StandaloneInCluster(ProfileBase):
+    """Code in a pod, talking to a standalone KFP."""
+
+    kind: Literal["standalone-in-cluster"] = Field(description="Kind of profile.")
+    k8s_namespace: str = Field(default="kubeflow", description="Namespace where KFP runs.")
+
+
+class StandalonePortForward(ProfileBase):
+    """Code outside the cluster, reaching a standalone KFP through kubectl port-forward."""
+
+    kind: Literal["standalone-port-forward"] = Field(description="Kind of profile.")
+    k8s_namespace: str = Field(default="kubeflow", description="Namespace where KFP runs.")
+    service: str = Field(default="ml-pipeline-ui", description="Service to forward to.")
+    local_port: int = Field(
+        default=3000, ge=0, le=65535, description="Local port; 0 lets kubectl pick one."
+    )
+    remote_port: int = Field(default=80, ge=1, le=65535, description="Port of the service.")
+    kube_context: str | None = Field(
+        default=None, description="kubectl context; kubectl's current context when unset."
+    )
+    kubectl: str = Field(default="kubectl", description="kubectl executable (name or path).")
+    manage: bool = Field(
+        default=True,
+        description="Start the forward when the local port does not answer as KFP.",
+    )
+
+
+class PlatformInCluster(ProfileBase):
+    """Code in a pod of a multi-user Kubeflow Platform, with a projected token."""
+
+    kind: Literal["platform-in-cluster"] = Field(description="Kind of profile.")
+    token_path: str = Field(
+        default=DEFAULT_TOKEN_PATH,
+        description="Projected ServiceAccount token (audience pipelines.kubeflow.org).",
+    )
+
+
+class PlatformDex(ProfileBase):
+    """Code outside the cluster, logging in to a Kubeflow Platform through Dex."""
+
+    kind: Literal["platform-dex"] = Field(description="Kind of profile.")
+    host: str = Field(  # required here, optional elsewhere
+        description="KFP API URL at the Istio gateway, e.g. https://kubeflow.example.com/pipeline.",
+    )
+    namespace: str = Field(
+        description="Your Kubeflow profile namespace, e.g. kubeflow-user-example-com.",
+    )
+    username: str = Field(description="Dex login, e.g. user@example.com.")
+    connector: str = Field(default="local", description="Dex connector id: local, ldap, ...")
+
+
+Profile = Annotated[
+    StandaloneInCluster | StandalonePortForward | PlatformInCluster | PlatformDex,
+    Field(discriminator="kind"),
+]
+
+MODELS: dict[str, type[ProfileBase]] = {
+    "standalone-in-cluster": StandaloneInCluster,
+    "standalone-port-forward": StandalonePortForward,
+    "platform-in-cluster": PlatformInCluster,
+    "platform-dex": PlatformDex,
+}
+
+
+class ProfilesFile(BaseModel):
+    """The whole file: only used to generate the JSON Schema."""
+
+    model_config = ConfigDict(extra="forbid", title="kfp-profiles file")
+
+    version: Literal[1] | None = Field(default=None, description="File format version.")
+    default: str | None = Field(
+        default=None, description="Profile used when no name is given and KFP_PROFILE is unset."
+    )
+    profiles: dict[str, Profile] = Field(default_factory=dict, description="Profiles by name.")
+
+
+def fields_of(kind: str) -> tuple[str, ...]:
+    """The field names a kind accepts, ``kind`` included."""
+    return tuple(MODELS[kind].model_fields)
+
+
+def closest(word: str, choices: Any) -> str | None:
+    """The choice a typo most likely meant, or None."""
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _hint(word: str, choices: Any) -> str:
+    guess = closest(word, choices)
+    return f" (did you mean '{guess}'?)" if guess else ""
+
+
+def validate_profile(name: str, data: Mapping[str, Any], source: str) -> ProfileBase:
+    """Validate one profile's table, raising one sentence that names the field and the fix.
+
+    ``source`` names where the values came from (usually the file path) for the message.
+    """
+
+    def fail(problem: str, field: str | None = None) -> ProfileValidationError:
+        return ProfileValidationError(profile=name, source=source, problem=problem, field=field)
+
+    if not isinstance(data, Mapping):
+        raise fail(f"must be a table ([profiles.{name}]), not a {type(data).__name__}.")
+    for key in data:
+        lowered = key.lower()
+        if lowered in SECRET_KEYS or "password" in lowered or "secret" in lowered:
+            raise SecretInFileError(profile=name, source=source, field=key)
+    kind = data.get("kind")
+    if kind is None:
+        raise fail(f"`kind` is missing; set it to one of {', '.join(MODELS)}.", "kind")
+    if kind not in MODELS:
+        raise fail(
+            f"unknown kind {kind!r}{_hint(str(kind), MODELS)}; use one of {', '.join(MODELS)}.",
+            "kind",
+        )
+    model = MODELS[kind]
+    allowed = model.model_fields
+    for key in data:
+        if key not in allowed:
+            raise fail(
+                f"unknown field `{key}` for kind '{kind}'{_hint(key, allowed)}; "
+                f"valid fields are {', '.join(sorted(allowed))}.",
+                key,
+            )
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or "kind"
+        if error["type"] == "missing":
+            problem = f"`{field}` is required for kind '{kind}': {_field_doc(model, field)}"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            problem = f"`{field}` is invalid: {message}."
+        raise fail(problem.replace("..", "."), field) from None
+
+
+def _field_doc(model: type[ProfileBase], field: str) -> str:
+    info = model.model_fields.get(field)
+    text = info.description if info and info.description else "add it."
+    return text if text.endswith(".") else text + "."

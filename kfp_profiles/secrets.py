@@ -1,0 +1,136 @@
+"""Passwords and cached sessions in the OS keyring: the only module that imports ``keyring``.
+
+Service ``kfp-profiles`` holds each profile's Dex password and
+``kfp-profiles-session`` its cached session, both under the profile's name.
+A keyring that is missing, locked or failing becomes one
+:class:`~kfp_profiles.errors.KeyringUnavailableError` naming every other way
+to supply the secret (see keyring.md for how each backend fails).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+from pydantic import SecretStr
+
+from .errors import KeyringUnavailableError, PasswordMissingError
+
+if TYPE_CHECKING:
+    from .resolve import ResolvedProfile
+
+PASSWORD_SERVICE = "kfp-profiles"
+SESSION_SERVICE = "kfp-profiles-session"
+
+log = logging.getLogger("kfp_profiles.secrets")
+
+
+def backend_name() -> str:
+    """The keyring backend in use, as ``module.Class``, for messages and `doctor`."""
+    import keyring
+
+    backend = keyring.get_keyring()
+    return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+
+def _stores_nothing() -> bool:
+    return backend_name().startswith(("keyring.backends.null.", "keyring.backends.fail."))
+
+
+def _unavailable(profile: str, exc: Exception) -> KeyringUnavailableError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return KeyringUnavailableError(profile=profile, reason=f"{type(exc).__name__}: {reason}")
+
+
+def keyring_get(service: str, profile: str) -> str | None:
+    """Read one item; a keyring that cannot answer raises KeyringUnavailableError."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        return keyring.get_password(service, profile)
+    except KeyringError as exc:
+        raise _unavailable(profile, exc) from None
+
+
+def keyring_set(service: str, profile: str, value: str) -> None:
+    """Store one item; refuses a backend that would silently store nothing."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    if _stores_nothing():
+        raise KeyringUnavailableError(
+            profile=profile, reason=f"the backend {backend_name()} stores nothing"
+        )
+    try:
+        keyring.set_password(service, profile, value)
+    except KeyringError as exc:
+        raise _unavailable(profile, exc) from None
+
+
+def keyring_delete(service: str, profile: str) -> bool:
+    """Delete one item; True when something was deleted. Deleting nothing is fine."""
+    import keyring
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    try:
+        keyring.delete_password(service, profile)
+    except PasswordDeleteError:
+        return False
+    except KeyringError as exc:
+        raise _unavailable(profile, exc) from None
+    return True
+
+
+def get_password(profile: str) -> SecretStr | None:
+    value = keyring_get(PASSWORD_SERVICE, profile)
+    return SecretStr(value) if value else None
+
+
+def set_password(profile: str, password: SecretStr) -> None:
+    keyring_set(PASSWORD_SERVICE, profile, password.get_secret_value())
+
+
+def delete_password(profile: str) -> bool:
+    return keyring_delete(PASSWORD_SERVICE, profile)
+
+
+def _person_present() -> bool:
+    if sys.stdin is not None and sys.stdin.isatty():
+        return True
+    return "ipykernel" in sys.modules  # a notebook can show getpass's prompt
+
+
+def password_for(resolved: ResolvedProfile, *, prompt: bool = False) -> SecretStr:
+    """The password for a login: argument or KFP_PASSWORD, else the keyring, else a prompt.
+
+    The keyring is asked only here, when a login really happens.
+    """
+    if resolved.password is not None:
+        return resolved.password
+    username = getattr(resolved.profile, "username", "?")
+    keyring_problem: KeyringUnavailableError | None = None
+    try:
+        stored = get_password(resolved.name)
+    except KeyringUnavailableError as exc:
+        stored, keyring_problem = None, exc
+    if stored is not None:
+        return stored
+    if prompt and _person_present():
+        typed = getpass.getpass(f"Dex password for {username} (profile {resolved.name}): ")
+        if typed:
+            secret = SecretStr(typed)
+            try:
+                set_password(resolved.name, secret)
+                log.info("Stored the password of profile %s in the keyring.", resolved.name)
+            except KeyringUnavailableError:
+                log.info("The keyring is not usable; the password was used once only.")
+            return secret
+    if keyring_problem is not None:
+        raise keyring_problem
+    detail = ""
+    if _stores_nothing():
+        detail = f" (the keyring backend {backend_name()} stores nothing)"
+    raise PasswordMissingError(profile=resolved.name, username=username, detail=detail)
