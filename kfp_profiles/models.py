@@ -225,3 +225,27 @@ def _field_doc(model: type[ProfileBase], field: str) -> str:
     info = model.model_fields.get(field)
     text = info.description if info and info.description else "add it."
     return text if text.endswith(".") else text + "."
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of the file, for editors (Taplo, Even Better TOML) and ``schemas/``."""
+    from pydantic.json_schema import GenerateJsonSchema
+
+    class TomlSchema(GenerateJsonSchema):
+        # TOML has no null: an optional field is simply left out.
+        def nullable_schema(self, schema: Any) -> Any:
+            return self.generate_inner(schema["schema"])
+
+        def default_schema(self, schema: Any) -> Any:
+            generated = super().default_schema(schema)
+            if generated.get("default", 0) is None:
+                generated.pop("default")
+            return generated
+
+    schema = ProfilesFile.model_json_schema(schema_generator=TomlSchema)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["description"] = (
+        "Connection profiles for the Kubeflow Pipelines SDK (kfp-profiles). "
+        "Secrets never go in this file: use `kfp-profiles secret set NAME`."
+    )
+    return schema
