@@ -1,0 +1,55 @@
+"""Keeps every test away from the developer's own home, profiles and proxies.
+
+The fixtures ``secret_service`` and ``keyring_backend`` come from the
+package's pytest plugin (``kfp_profiles.testing.plugin``), which pytest loads
+through the ``pytest11`` entry point: do not list it in ``pytest_plugins``.
+
+kfp is deliberately not imported here. ``kfp.Client._LOCAL_KFP_CONTEXT`` is
+computed once, when ``kfp`` is first imported, from the HOME of that moment;
+an import at collection time would freeze it to the real
+``~/.config/kfp/context.json``. Tests that check that file is left alone
+import kfp inside the test and read or patch that attribute themselves.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Runs pytest in a subprocess, for the tests of the package's own pytest plugin.
+pytest_plugins = ["pytester"]
+
+# Variables that would point a test at the developer's clusters or send its
+# loopback traffic through a proxy. The CA bundle variables stay: real
+# machines set them, and the code must work with them set.
+_CLEARED_PREFIXES = ("KFP_", "KF_PIPELINES_")
+_CLEARED_NAMES = frozenset(
+    {
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "no_proxy",
+        "KUBECONFIG",
+    }
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point HOME and the XDG config and cache folders into the test's tmp_path."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("HOME", str(home))
+    # Left uncreated, as on a fresh account: the code under test makes them.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    for name in list(os.environ):
+        if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED_NAMES:
+            monkeypatch.delenv(name)
+    return home
