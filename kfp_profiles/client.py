@@ -7,6 +7,7 @@ be ready: a login when no live session is cached, a managed port-forward. The
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -72,3 +73,55 @@ def get_client(
     """
     resolved = resolve(name, password=password, **overrides)
     return client_for(resolved, prompt=prompt)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """What `login` did, for the command line and for logs (no secret in it)."""
+
+    profile: str
+    kind: str
+    host: str
+    #: "oauth2-proxy", "oidc-authservice", "none", or None for kinds with no login.
+    door: str | None
+    requests: int
+    expires_at: float | None
+
+
+def login(
+    name: str | None = None,
+    *,
+    password: str | SecretStr | None = None,
+    prompt: bool = False,
+    **overrides: Any,
+) -> LoginResult:
+    """Log in now (platform-dex) and cache the session; other kinds need no login."""
+    resolved = resolve(name, password=password, **overrides)
+    if resolved.kind != "platform-dex":
+        return LoginResult(resolved.name, resolved.kind, resolved.host, None, 0, None)
+    from .auth.dex import dex_auth_for
+
+    auth = dex_auth_for(resolved, prompt=prompt)
+    auth.login()
+    session = auth.current_session()
+    return LoginResult(
+        profile=resolved.name,
+        kind=resolved.kind,
+        host=resolved.host,
+        door=auth.door,
+        requests=auth.last_login_requests,
+        expires_at=session.expires_at if session else None,
+    )
+
+
+def logout(name: str | None = None) -> bool:
+    """Forget the cached session of a profile; True when there was one."""
+    from .files import load_config
+    from .resolve import select_name
+    from .session import SessionCache
+
+    chosen, _ = select_name(load_config(), name)
+    cache = SessionCache()
+    had = cache.load(chosen) is not None
+    cache.delete(chosen)
+    return had

@@ -34,6 +34,7 @@ from kfp_server_api.exceptions import ApiException
 from .auth import Authenticator
 from .errors import ConnectionFailedError, SessionError
 from .resolve import ResolvedProfile
+from .tls import tls_trust
 
 log = logging.getLogger("kfp_profiles.client")
 
@@ -104,6 +105,7 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
         self._namespace_in_use = profile.namespace or ""
         self._renew_lock = threading.Lock()
         host = base_url or resolved.host
+        trust = tls_trust(profile.verify_tls, profile.ca_bundle)
         self._host_for_errors = host
         quiet = {name: logging.getLogger(name).level for name in ("urllib3", "kfp_server_api")}
         with warnings.catch_warnings():
@@ -115,8 +117,8 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
                 host=host,
                 namespace=self._namespace_in_use or "kubeflow",
                 proxy=_proxy_for(host, profile.proxy),
-                ssl_ca_cert=profile.ca_bundle,
-                verify_ssl=profile.verify_tls,
+                ssl_ca_cert=trust if isinstance(trust, str) else None,
+                verify_ssl=trust is not False,
                 ui_host=profile.ui_host,
                 cookies="",
             )

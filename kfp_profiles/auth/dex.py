@@ -1,0 +1,205 @@
+"""A platform-dex profile's session: from memory, else the cache, else one login.
+
+:class:`DexAuth` is what the client asks for the ``Cookie`` header of each call
+and, when the server says the session is gone, asks to renew it. Logins and
+renewals happen under one lock, so threads that find the session gone together
+share a single login. A cached session is only used for the profile's own host
+(origin) and username, and not within a minute of its expiry.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from ..errors import SessionCacheError
+from ..session import CachedSession, SessionCache
+from .dex_flow import DexLoginSettings, Door, LoginOutcome, dex_login, door_from_text
+from .http import DEFAULT_MAX_REQUESTS, run_flow
+
+if TYPE_CHECKING:
+    from ..resolve import ResolvedProfile
+
+__all__ = ["DexAuth", "dex_auth_for", "settings_for"]
+
+log = logging.getLogger("kfp_profiles.auth.dex")
+
+
+class DexAuth:
+    """The Dex session of one profile, shared by every thread of a client."""
+
+    #: An expired session is renewed by logging in again.
+    renewable = True
+
+    def __init__(
+        self,
+        settings: DexLoginSettings,
+        password_provider: Callable[[], SecretStr],
+        cache: SessionCache | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_requests: int = DEFAULT_MAX_REQUESTS,
+    ) -> None:
+        self.settings = settings
+        self._password_provider = password_provider
+        self._cache = cache
+        self._clock = clock
+        self._max_requests = max_requests
+        self._lock = threading.Lock()
+        self._session: CachedSession | None = None
+        self._door: Door | None = None
+        #: HTTP requests the most recent login sent (0 before any login).
+        self.last_login_requests = 0
+        #: Logins this object performed.
+        self.logins = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"DexAuth(profile={self.settings.profile!r}, host={self.settings.origin!r}, "
+            f"username={self.settings.username!r}, session={self._session!r})"
+        )
+
+    @property
+    def door(self) -> Door | None:
+        """The front door the last login (or the cached session) went through."""
+        return self._door
+
+    def configure(self, config: Any) -> None:
+        """Nothing to install: the session travels as the ``Cookie`` header."""
+        return None
+
+    def current_session(self) -> CachedSession | None:
+        """The session held in memory, if any; no I/O."""
+        return self._session
+
+    def cookie_header(self) -> str:
+        """The ``Cookie`` header of a live session; logs in when none is at hand."""
+        with self._lock:
+            session = self._live_session()
+            if session is None:
+                session = self._log_in()
+            return session.cookie_header()
+
+    def renew(self, stale: str | None) -> str:
+        """A session other than ``stale``, the header the server just refused.
+
+        A thread that arrives after another one renewed gets that new session
+        with no login; otherwise the session is dropped and one login is done.
+        """
+        stale = stale or ""
+        with self._lock:
+            current = self._session
+            renewed_meanwhile = current is not None and current.cookie_header() != stale
+            if current is not None and renewed_meanwhile and not current.expired(self._clock()):
+                return current.cookie_header()
+            self._session = None
+            # Another process may have logged in since (the cache is shared).
+            cached = self._cached_session()
+            if cached is not None and cached.cookie_header() != stale:
+                self._session = cached
+                return cached.cookie_header()
+            return self._log_in().cookie_header()
+
+    def login(self) -> str:
+        """Log in now, whatever is cached; returns the new ``Cookie`` header."""
+        with self._lock:
+            self._session = None
+            return self._log_in().cookie_header()
+
+    def logout(self) -> None:
+        """Forget the session, in memory and in the cache."""
+        with self._lock:
+            self._session = None
+            if self._cache is not None:
+                self._cache.delete(self.settings.profile)
+
+    # --- under the lock -----------------------------------------------------------------
+
+    def _live_session(self) -> CachedSession | None:
+        now = self._clock()
+        if self._session is not None and not self._session.expired(now):
+            return self._session
+        self._session = self._cached_session()
+        return self._session
+
+    def _cached_session(self) -> CachedSession | None:
+        if self._cache is None:
+            return None
+        cached = self._cache.load(self.settings.profile)
+        if cached is None:
+            return None
+        mine = cached.host.lower() == self.settings.origin and (
+            cached.username == self.settings.username
+        )
+        if not mine:
+            log.debug("Cached session of %s is for another host or user.", self.settings.profile)
+            return None
+        # Even an expired session tells which door the host has.
+        self._door = self._door or door_from_text(cached.door)
+        if cached.expired(self._clock()):
+            return None
+        return cached
+
+    def _log_in(self) -> CachedSession:
+        password = self._password_provider()
+        flow = dex_login(self.settings, password, self._door, clock=self._clock)
+        outcome: LoginOutcome = run_flow(flow, self.settings, max_requests=self._max_requests)
+        self.logins += 1
+        self.last_login_requests = outcome.requests
+        self._door = outcome.door
+        session = CachedSession(
+            host=self.settings.origin,
+            username=self.settings.username,
+            cookies=outcome.cookies,
+            expires_at=outcome.expires_at,
+            door=outcome.door,
+        )
+        self._session = session
+        log.debug(
+            "Logged in profile %s through %s in %d requests.",
+            self.settings.profile,
+            outcome.door,
+            outcome.requests,
+        )
+        if self._cache is not None and outcome.login_needed:
+            try:
+                self._cache.save(self.settings.profile, session)
+            except SessionCacheError as exc:
+                log.warning("%s", exc)
+        return session
+
+
+def settings_for(resolved: ResolvedProfile) -> DexLoginSettings:
+    """The login settings of a resolved ``platform-dex`` profile."""
+    profile: Any = resolved.profile
+    return DexLoginSettings(
+        profile=resolved.name,
+        api_url=resolved.host,
+        username=profile.username,
+        connector=profile.connector,
+        verify_tls=profile.verify_tls,
+        ca_bundle=profile.ca_bundle,
+        proxy=profile.proxy,
+        timeout=float(profile.timeout),
+    )
+
+
+def dex_auth_for(
+    resolved: ResolvedProfile, *, prompt: bool = False, cache: SessionCache | None = None
+) -> DexAuth:
+    """A :class:`DexAuth` for ``resolved``; the password is read only when a login happens."""
+    from ..secrets import password_for
+
+    def password() -> SecretStr:
+        return password_for(resolved, prompt=prompt)
+
+    return DexAuth(
+        settings_for(resolved),
+        password,
+        cache if cache is not None else SessionCache(),
+    )

@@ -1,0 +1,238 @@
+"""Runs a login flow (:mod:`kfp_profiles.auth.dex_flow`) over real HTTP with ``requests``.
+
+Every request: redirects not followed (the flow decides each hop), the profile's
+timeout on the connect and on the read, its CA bundle or TLS switch, its proxy.
+``requests`` lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` replace a session's
+own ``verify`` whenever ``trust_env`` is on; so ``trust_env`` is off and this
+module applies the environment itself, in the order the product promises: the
+profile's ``ca_bundle`` first, then those variables, then the default store;
+``HTTP(S)_PROXY``/``NO_PROXY`` unless the profile sets ``proxy``. Turning
+``trust_env`` off also keeps ``~/.netrc`` from adding an ``Authorization``
+header, which would route the login past oauth2-proxy.
+
+Each hop is logged at DEBUG as ``METHOD redacted-url -> status`` and nothing
+more; urllib3's own DEBUG line for the request gets the same redaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
+
+from ..errors import ConnectionFailedError, TooManyRedirectsError
+from ..tls import tls_trust
+from .dex_flow import (
+    DexLoginSettings,
+    HttpRequest,
+    HttpResponse,
+    TrailStep,
+    redact_url,
+    render_trail,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["DEFAULT_MAX_REQUESTS", "new_http_session", "run_flow", "send_once"]
+
+T = TypeVar("T")
+
+log = logging.getLogger("kfp_profiles.auth.http")
+
+#: A login takes 4 to 7 requests; a door that needs more is going round in a loop.
+DEFAULT_MAX_REQUESTS = 20
+
+
+def run_flow(
+    flow: Generator[HttpRequest, HttpResponse, T],
+    settings: DexLoginSettings,
+    *,
+    max_requests: int = DEFAULT_MAX_REQUESTS,
+    session: requests.Session | None = None,
+) -> T:
+    """Drive ``flow`` to its end, sending each request it yields; returns its value.
+
+    Cookies travel in ``session``'s jar from hop to hop (a fresh session when
+    none is given, so no old cookie leaks into a login).
+    """
+    _redact_urllib3_debug_lines()
+    http = session if session is not None else new_http_session()
+    trail: list[TrailStep] = []
+    try:
+        try:
+            request = next(flow)
+        except StopIteration as finished:
+            return finished.value  # type: ignore[no-any-return]
+        while True:
+            if len(trail) >= max_requests:
+                raise TooManyRedirectsError(
+                    profile=settings.profile,
+                    host=settings.origin,
+                    limit=max_requests,
+                    trail=render_trail(trail),
+                )
+            response = send_once(http, request, settings)
+            trail.append(TrailStep(request.method, request.url, response.status))
+            try:
+                request = flow.send(response)
+            except StopIteration as finished:
+                return finished.value  # type: ignore[no-any-return]
+    finally:
+        flow.close()
+        if session is None:
+            http.close()
+
+
+def new_http_session() -> requests.Session:
+    import requests
+
+    http = requests.Session()
+    http.trust_env = False  # see the module docstring: verify, proxies and netrc are ours
+    return http
+
+
+def send_once(
+    http: requests.Session, request: HttpRequest, settings: DexLoginSettings
+) -> HttpResponse:
+    """Send one request as the profile says; connection problems become ConnectionFailedError."""
+    try:
+        answer = http.request(
+            request.method,
+            request.url,
+            data=request.form_data(),
+            allow_redirects=False,
+            timeout=(settings.timeout, settings.timeout),
+            verify=tls_verify_setting(settings),
+            proxies=proxies_for(request.url, settings),
+        )
+    except OSError as exc:  # every requests exception, and a CA bundle that cannot be read
+        # `from None`: requests' own message carries the URL's query (state, code).
+        raise connection_failed(exc, request.url, settings) from None
+    with answer:
+        response = HttpResponse(
+            status=answer.status_code,
+            url=request.url,
+            headers=_header_lines(answer),
+            body_text=answer.text,
+        )
+    log.debug("%s %s -> %s", request.method, redact_url(request.url), response.status)
+    return response
+
+
+def tls_verify_setting(settings: DexLoginSettings) -> bool | str:
+    """``verify`` for requests, by the rule both hops share (see :mod:`kfp_profiles.tls`)."""
+    return tls_trust(settings.verify_tls, settings.ca_bundle)
+
+
+def proxies_for(url: str, settings: DexLoginSettings) -> dict[str, str]:
+    if settings.proxy:
+        return {"http": settings.proxy, "https": settings.proxy}
+    from requests.utils import get_environ_proxies
+
+    return dict(get_environ_proxies(url))
+
+
+def _header_lines(answer: requests.Response) -> tuple[tuple[str, str], ...]:
+    # requests folds repeated headers into one comma-joined value, which breaks
+    # Set-Cookie (its Expires holds a comma); urllib3 keeps each line.
+    raw_headers = getattr(answer.raw, "headers", None)
+    lines = getattr(raw_headers, "iteritems", None)
+    if callable(lines):
+        return tuple((str(name), str(value)) for name, value in lines())
+    return tuple(answer.headers.items())
+
+
+def connection_failed(
+    exc: Exception, url: str, settings: DexLoginSettings
+) -> ConnectionFailedError:
+    """A typed error naming the host and the cause, without the URL's query."""
+    import requests
+
+    parts = urlsplit(url)
+    host = f"{parts.scheme}://{parts.netloc}"
+    timeout = f"{settings.timeout:g} s"
+    cause, fix = "the connection failed", "Check the host URL and the network."
+    text = _exception_text(exc)
+    if "CA certificate bundle" in text:
+        cause = f"the CA bundle {settings.ca_bundle} cannot be read"
+        fix = "Point `ca_bundle` at an existing PEM file."
+    elif isinstance(exc, requests.exceptions.SSLError):
+        cause = "the TLS certificate could not be verified"
+        fix = (
+            "Set `ca_bundle` to the CA that signed the gateway's certificate "
+            "(or `verify_tls = false` for a test cluster)."
+        )
+    elif isinstance(exc, requests.exceptions.ProxyError):
+        cause = "the proxy refused or failed the connection"
+        fix = "Check the profile's `proxy` or HTTPS_PROXY/HTTP_PROXY/NO_PROXY."
+    elif isinstance(exc, requests.exceptions.ConnectTimeout):
+        cause = f"no connection within {timeout}"
+        fix = "Check that the host and port are right and reachable, or raise `timeout`."
+    elif isinstance(exc, requests.exceptions.ReadTimeout):
+        cause = f"no answer within {timeout}"
+        fix = "The server accepted the connection but did not answer; raise `timeout` or retry."
+    elif any(marker in text for marker in _DNS_MARKERS):
+        cause = "the host name does not resolve (DNS)"
+        fix = "Check the spelling of `host`, or the DNS/VPN you need to reach it."
+    elif "refused" in text:
+        cause = "the connection was refused"
+        fix = (
+            "Nothing listens there: check the port, or start the port-forward "
+            "to the istio-ingressgateway."
+        )
+    return ConnectionFailedError(profile=settings.profile, host=host, cause=cause, fix=fix)
+
+
+_DNS_MARKERS = (
+    "NameResolutionError",
+    "Name or service not known",
+    "nodename nor servname",
+    "getaddrinfo failed",
+    "Temporary failure in name resolution",
+    "No address associated",
+)
+
+
+def _exception_text(exc: BaseException) -> str:
+    """Every message in the exception's chain, for classification only (never shown)."""
+    texts: list[str] = []
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        texts.append(f"{type(current).__name__}: {current}")
+        pending.extend([current.__cause__, current.__context__])
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+    return " | ".join(texts)
+
+
+class _RedactQueryFilter(logging.Filter):
+    """Redacts codes and states from urllib3's DEBUG request lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(arg, str) and "?" in arg for arg in record.args
+        ):
+            record.args = tuple(
+                redact_url(arg) if isinstance(arg, str) and "?" in arg else arg
+                for arg in record.args
+            )
+        return True
+
+
+_urllib3_filter = _RedactQueryFilter()
+
+
+def _redact_urllib3_debug_lines() -> None:
+    # urllib3 logs "GET /oauth2/callback?code=...&state=..." at DEBUG.
+    logger = logging.getLogger("urllib3.connectionpool")
+    if _urllib3_filter not in logger.filters:
+        logger.addFilter(_urllib3_filter)

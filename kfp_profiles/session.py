@@ -1,0 +1,333 @@
+"""Cached Dex sessions, with their real expiry, so a new process needs no login.
+
+Two stores behind one interface, asked in order:
+
+- the OS keyring: service ``kfp-profiles-session``, username = the profile name
+  (through :mod:`kfp_profiles.secrets`, the one module that imports ``keyring``);
+- a file ``$XDG_CACHE_HOME/kfp-profiles/session-<profile>.json`` (0600 in a 0700
+  folder, written atomically), used where no keyring works: none installed,
+  locked, failing, one that stores nothing, or a value too large for it
+  (Windows' Credential Manager holds about 2.5 KB; split oauth2-proxy cookies
+  are larger).
+
+The value is JSON: ``host``, ``username``, ``cookies``, ``expires_at``, ``door``.
+A session is only handed back by :meth:`SessionCache.load`; whether it may be
+used (same host and username, not expired) is :meth:`CachedSession.usable_for`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import quote
+
+from .errors import KeyringUnavailableError, SessionCacheError
+
+__all__ = [
+    "EXPIRY_MARGIN_SECONDS",
+    "CachedSession",
+    "FileSessionStore",
+    "KeyringSessionStore",
+    "SessionCache",
+    "SessionStore",
+    "StoreUnavailableError",
+    "default_cache_dir",
+]
+
+log = logging.getLogger("kfp_profiles.session")
+
+#: A session this close to its end is treated as gone: a call made with it
+#: could expire on the way.
+EXPIRY_MARGIN_SECONDS = 60.0
+
+#: Windows' Credential Manager limit, in bytes of UTF-16 (CRED_MAX_CREDENTIAL_BLOB_SIZE).
+_WINDOWS_CREDENTIAL_BYTES = 2560
+
+
+@dataclass(frozen=True, repr=False)
+class CachedSession:
+    """A logged-in session: whose it is, its cookies, when it ends, which door made it."""
+
+    #: Origin (``scheme://host:port``) of the profile's host.
+    host: str
+    username: str
+    #: (name, value) of each session cookie.
+    cookies: tuple[tuple[str, str], ...]
+    #: Epoch seconds; None when the door gave no expiry.
+    expires_at: float | None
+    #: The front door the login went through, a hint for the next login.
+    door: str | None = None
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies)
+
+    def expired(self, now: float | None = None, margin: float = EXPIRY_MARGIN_SECONDS) -> bool:
+        if self.expires_at is None:
+            return False
+        return (time.time() if now is None else now) >= self.expires_at - margin
+
+    def usable_for(self, host: str, username: str, now: float | None = None) -> bool:
+        """Belongs to this host and user, and is not about to expire."""
+        return (
+            self.host.lower() == host.lower()
+            and self.username == username
+            and not self.expired(now)
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "host": self.host,
+                "username": self.username,
+                "cookies": [[name, value] for name, value in self.cookies],
+                "expires_at": self.expires_at,
+                "door": self.door,
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> CachedSession | None:
+        """The session in ``text``, or None when it is not one (corrupt or foreign)."""
+        try:
+            data = json.loads(text)
+            cookies = tuple((str(name), str(value)) for name, value in data["cookies"])
+            expires_at = data.get("expires_at")
+            door = data.get("door")
+            return cls(
+                host=str(data["host"]),
+                username=str(data["username"]),
+                cookies=cookies,
+                expires_at=float(expires_at) if expires_at is not None else None,
+                door=str(door) if door is not None else None,
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def __repr__(self) -> str:
+        names = [f"{name}=***" for name, _ in self.cookies]
+        return (
+            f"CachedSession(host={self.host!r}, username={self.username!r}, "
+            f"cookies={names}, expires_at={self.expires_at!r}, door={self.door!r})"
+        )
+
+
+class StoreUnavailableError(Exception):
+    """This store cannot hold the value now; the cache tries the next one."""
+
+
+class SessionStore(Protocol):
+    """Where serialized sessions live, one value per profile name."""
+
+    name: str
+
+    def load(self, profile: str) -> str | None: ...
+
+    def save(self, profile: str, value: str) -> None: ...
+
+    def delete(self, profile: str) -> None: ...
+
+
+class KeyringSessionStore:
+    """The OS keyring, service ``kfp-profiles-session``."""
+
+    name = "keyring"
+
+    def load(self, profile: str) -> str | None:
+        from .secrets import SESSION_SERVICE, keyring_get
+
+        try:
+            return keyring_get(SESSION_SERVICE, profile)
+        except KeyringUnavailableError as exc:
+            raise StoreUnavailableError(str(exc.fields.get("reason", exc))) from None
+
+    def save(self, profile: str, value: str) -> None:
+        from .secrets import SESSION_SERVICE, backend_name, keyring_set
+
+        backend = backend_name()
+        too_large = (
+            "WinVault" in backend and len(value.encode("utf-16-le")) > _WINDOWS_CREDENTIAL_BYTES
+        )
+        if too_large:
+            raise StoreUnavailableError(f"the session is too large for {backend}")
+        try:
+            keyring_set(SESSION_SERVICE, profile, value)
+        except KeyringUnavailableError as exc:
+            raise StoreUnavailableError(str(exc.fields.get("reason", exc))) from None
+
+    def delete(self, profile: str) -> None:
+        from .secrets import SESSION_SERVICE, keyring_delete
+
+        try:
+            keyring_delete(SESSION_SERVICE, profile)
+        except KeyringUnavailableError as exc:
+            raise StoreUnavailableError(str(exc.fields.get("reason", exc))) from None
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/kfp-profiles`` (``~/.cache/kfp-profiles`` when unset or relative)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
+    return root / "kfp-profiles"
+
+
+class FileSessionStore:
+    """One 0600 JSON file per profile in a 0700 folder, replaced atomically."""
+
+    name = "file"
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
+
+    @property
+    def folder(self) -> Path:
+        # Read at use, not construction: XDG_CACHE_HOME may change (tests, notebooks).
+        return self._folder if self._folder is not None else default_cache_dir()
+
+    def path_for(self, profile: str) -> Path:
+        return self.folder / f"session-{quote(profile, safe='')}.json"
+
+    def load(self, profile: str) -> str | None:
+        path = self.path_for(profile)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                mode = os.fstat(handle.fileno()).st_mode
+                if mode & 0o077:
+                    # Others could have read the cookies: do not trust them.
+                    log.warning(
+                        "Ignoring the cached session %s: its mode %o lets others read it.",
+                        path,
+                        stat.S_IMODE(mode),
+                    )
+                    return None
+                return handle.read()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreUnavailableError(f"{path}: {exc.strerror or exc}") from None
+
+    def save(self, profile: str, value: str) -> None:
+        path = self.path_for(profile)
+        try:
+            self._ensure_folder()
+            # mkstemp creates the file 0600 from birth, in the same folder so
+            # os.replace is an atomic rename: a reader sees the old or the new whole.
+            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(value)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp, path)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temp)
+                raise
+            _fsync_folder(path.parent)
+        except OSError as exc:
+            raise StoreUnavailableError(f"{path}: {exc.strerror or exc}") from None
+
+    def delete(self, profile: str) -> None:
+        path = self.path_for(profile)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreUnavailableError(f"{path}: {exc.strerror or exc}") from None
+
+    def _ensure_folder(self) -> None:
+        folder = self.folder
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+        if stat.S_IMODE(info.st_mode) != 0o700 and info.st_uid == os.getuid():
+            folder.chmod(0o700)
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a folder.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class SessionCache:
+    """Sessions per profile name, in the first store that works (keyring, then file)."""
+
+    def __init__(self, stores: Sequence[SessionStore] | None = None) -> None:
+        self.stores: tuple[SessionStore, ...] = (
+            tuple(stores) if stores is not None else (KeyringSessionStore(), FileSessionStore())
+        )
+
+    def load(self, profile: str) -> CachedSession | None:
+        """The session cached for ``profile`` (expired or not), or None."""
+        for store in self.stores:
+            try:
+                text = store.load(profile)
+            except StoreUnavailableError as exc:
+                log.debug("Session store %s unavailable: %s", store.name, exc)
+                continue
+            if text is None:
+                continue
+            session = CachedSession.from_json(text)
+            if session is not None:
+                return session
+            log.warning("Ignoring an unreadable cached session of profile %s.", profile)
+        return None
+
+    def save(self, profile: str, session: CachedSession) -> str:
+        """Store ``session``; returns the name of the store that took it."""
+        value = session.to_json()
+        reasons: list[str] = []
+        for index, store in enumerate(self.stores):
+            try:
+                store.save(profile, value)
+            except StoreUnavailableError as exc:
+                log.debug("Session store %s unavailable: %s", store.name, exc)
+                reasons.append(f"{store.name}: {exc}")
+                continue
+            # A copy left in a store asked earlier would shadow this one on load,
+            # and one in a later store would outlive a logout that misses it.
+            self._delete_from(profile, self.stores[:index] + self.stores[index + 1 :])
+            return store.name
+        raise SessionCacheError(
+            profile=profile,
+            reason="; ".join(reasons) or "no session store configured",
+            folder=default_cache_dir(),
+        )
+
+    def delete(self, profile: str) -> None:
+        """Forget the session of ``profile`` in every store; nothing stored is fine."""
+        self._delete_from(profile, self.stores)
+
+    def rename(self, old: str, new: str) -> None:
+        """Move the session cached under ``old`` to ``new`` (a renamed profile)."""
+        if old == new:
+            return
+        session = self.load(old)
+        if session is not None:
+            self.save(new, session)
+        self.delete(old)
+
+    def _delete_from(self, profile: str, stores: Sequence[SessionStore]) -> None:
+        for store in stores:
+            try:
+                store.delete(profile)
+            except StoreUnavailableError as exc:
+                log.debug("Could not delete from session store %s: %s", store.name, exc)
