@@ -25,6 +25,12 @@ that environment without a ``conftest.py`` line.
     code copes with a locked or vanished keyring: the keyring is brought back,
     unlocked, before the next test.
 
+``kfp_emulator`` (function scope)
+    A factory: ``kfp_emulator(**options)`` starts a
+    ``kfp_profiles.testing.Emulator`` (an emulated Kubeflow front door, Dex
+    and KFP API on loopback; ``release="1.11"`` picks a release's preset)
+    and returns it; every emulator it started is stopped after the test.
+
 Tests may be marked ``@pytest.mark.keyring`` so that ``-m "not keyring"``
 deselects them on machines without the daemons.
 """
@@ -32,8 +38,8 @@ deselects them on machines without the daemons.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -46,7 +52,9 @@ from kfp_profiles.testing.keyring import (
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
-__all__ = ["KFP_KEYRING_SERVICES", "keyring_backend", "secret_service"]
+    from kfp_profiles.testing.emulator import Emulator
+
+__all__ = ["KFP_KEYRING_SERVICES", "keyring_backend", "kfp_emulator", "secret_service"]
 
 #: The keyring services kfp-profiles stores under: profile passwords and
 #: cached Dex sessions.
@@ -94,3 +102,33 @@ def _reset(harness: SecretServiceKeyring) -> None:
     harness.ensure_ready()
     for service in KFP_KEYRING_SERVICES:
         harness.delete_items(service)
+
+
+# --- the emulated Kubeflow ------------------------------------------------------
+
+
+@pytest.fixture
+def kfp_emulator() -> Iterator[Callable[..., Emulator]]:
+    """A factory of running emulators, all stopped when the test ends.
+
+    ``kfp_emulator(**options)`` takes ``Emulator``'s keywords, or
+    ``release="1.11"`` (plus overrides) for ``Emulator.for_release``::
+
+        def test_login(kfp_emulator):
+            emu = kfp_emulator(release="1.11")
+            client = my_code_that_logs_in(emu.api_url, "user@example.com", "12341234")
+    """
+    from kfp_profiles.testing.emulator import Emulator
+
+    started: list[Emulator] = []
+
+    def start(release: str | None = None, **options: Any) -> Emulator:
+        emulator = Emulator.for_release(release, **options) if release else Emulator(**options)
+        started.append(emulator.start())
+        return emulator
+
+    try:
+        yield start
+    finally:
+        for emulator in reversed(started):
+            emulator.stop()

@@ -1,0 +1,332 @@
+"""A local Kubeflow over real HTTP: a front door, Dex, and the KFP API behind them.
+
+::
+
+    from kfp_profiles.testing import Emulator
+
+    with Emulator.for_release("1.11") as emu:
+        emu.url       # "http://127.0.0.1:PORT", the gateway
+        emu.api_url   # what kfp.Client(host=...) takes: emu.url + "/pipeline"
+
+The gateway routes as Kubeflow's Istio does: ``/dex/`` to Dex, the door's own
+paths (``/oauth2/`` or ``/authservice/``) to the door, everything else
+through the door to the apps (the KFP API under ``/pipeline``). Without a
+door (``door="none"``) it is a standalone KFP, API at ``/`` and ``/pipeline``.
+Behaviour follows ``front-door.md``; every request is counted and recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import json
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar
+
+from kfp_profiles.testing.dex import CLIENT_ID, Dex
+from kfp_profiles.testing.doors import (
+    DOOR_KINDS,
+    CredentialStore,
+    Door,
+    OAuth2Proxy,
+    OidcAuthService,
+)
+from kfp_profiles.testing.kfp_api import API_ROOT, KfpApi, default_namespace
+from kfp_profiles.testing.messages import Request, Response, html_response, text_response
+from kfp_profiles.testing.server import EmulatorServer
+
+DEFAULT_USERS: Mapping[str, str] = {"user@example.com": "12341234"}
+
+#: Kubeflow release -> (door, Dex version), from front-door.md's table.
+_RELEASES: dict[str, tuple[str, str]] = {
+    "1.5": ("oidc-authservice", "v2.28"),
+    "1.6": ("oidc-authservice", "v2.31"),
+    "1.7": ("oidc-authservice", "v2.31"),
+    "1.8": ("oidc-authservice", "v2.36"),
+    "1.9.0": ("oauth2-proxy-first", "v2.39"),
+    "1.9.1": ("oauth2-proxy", "v2.39"),
+    "1.10": ("oauth2-proxy", "v2.41"),
+    "1.11": ("oauth2-proxy", "v2.44"),
+}
+
+
+class Emulator:
+    """One emulated Kubeflow (or standalone KFP) on 127.0.0.1 at an ephemeral port.
+
+    Options: ``door`` ("none", "oauth2-proxy" = second config of 1.9.1+,
+    "oauth2-proxy-first" = 1.9.0, "oidc-authservice" = 1.8 and earlier);
+    ``dex`` version ("v2.28" has the old pre-v2.29 paths); ``connectors``
+    (several give Dex's connector list page); ``users`` (Dex static users,
+    also accepted by an ``ldap`` connector); ``multi_user`` (default: True
+    behind a door, False without); ``tokens`` (bearer token ->
+    "system:serviceaccount:NS:SA", accepted by the KFP API); ``session_lifetime``
+    (seconds a door session or ID token lives); ``approval_screen`` (None: as
+    the release does; True/False forces Dex's approval page on or off);
+    ``tls`` (HTTPS with a generated CA at ``ca_path``); ``latency`` (seconds
+    slept before every response; may be changed while running);
+    ``split_cookie_size`` and ``pad_session_cookie`` (oauth2-proxy splits its
+    session cookie into ``_0``, ``_1``, ... above the size; padding makes
+    the value that long).
+    """
+
+    RELEASES: ClassVar[tuple[str, ...]] = tuple(_RELEASES)
+
+    def __init__(
+        self,
+        door: str = "none",
+        dex: str = "v2.39",
+        connectors: Sequence[str] = ("local",),
+        users: Mapping[str, str] | None = None,
+        multi_user: bool | None = None,
+        tokens: Mapping[str, str] | None = None,
+        session_lifetime: float = 86400.0,
+        approval_screen: bool | None = None,
+        tls: bool = False,
+        latency: float = 0.0,
+        split_cookie_size: int = 4000,
+        pad_session_cookie: int = 0,
+    ) -> None:
+        if door not in DOOR_KINDS:
+            raise ValueError(f"door {door!r} is not one of {', '.join(DOOR_KINDS)}.")
+        if isinstance(connectors, str):
+            raise ValueError("connectors is a sequence of connector ids, such as ('local',).")
+        for account in (tokens or {}).values():
+            if not account.startswith("system:serviceaccount:") or account.count(":") != 3:
+                raise ValueError(
+                    f"tokens maps a token to 'system:serviceaccount:NS:SA', not {account!r}."
+                )
+        self.door = door
+        self.dex_version = dex
+        self.release: str | None = None
+        self.multi_user = door != "none" if multi_user is None else multi_user
+        self.tls = tls
+        self.latency = latency
+        self._users = dict(DEFAULT_USERS if users is None else users)
+        self._session_lifetime = session_lifetime
+
+        self._dex = Dex(dex, connectors, self._users, approval_screen)
+        self._sessions = CredentialStore()
+        self._id_tokens = CredentialStore()
+        self._door = self._make_door(door, split_cookie_size, pad_session_cookie)
+        self._api = KfpApi(multi_user=self.multi_user, tokens=tokens or {})
+        for user in self._users:
+            self._api.allow(user, default_namespace(user))
+
+        self._lock = threading.Lock()
+        self._counts: collections.Counter[str] = collections.Counter()
+        self._requests: list[Request] = []
+        self._stopping = threading.Event()
+        self._server: EmulatorServer | None = None
+        self._tmpdir: Path | None = None
+        self.ca_path: Path | None = None
+
+    @classmethod
+    def for_release(cls, release: str, **overrides: Any) -> Emulator:
+        """The door and Dex of a Kubeflow release (see ``RELEASES``); keywords override."""
+        if release not in _RELEASES:
+            raise ValueError(
+                f"Unknown Kubeflow release {release!r}; known: {', '.join(_RELEASES)}."
+            )
+        door, dex = _RELEASES[release]
+        emulator = cls(**{"door": door, "dex": dex, **overrides})
+        emulator.release = release
+        return emulator
+
+    def _make_door(self, door: str, split_cookie_size: int, pad_session_cookie: int) -> Door:
+        if door in ("oauth2-proxy", "oauth2-proxy-first"):
+            return OAuth2Proxy(
+                first_config=door == "oauth2-proxy-first",
+                dex=self._dex,
+                sessions=self._sessions,
+                id_tokens=self._id_tokens,
+                session_lifetime=self._session_lifetime,
+                split_cookie_size=split_cookie_size,
+                pad_session_cookie=pad_session_cookie,
+            )
+        if door == "oidc-authservice":
+            return OidcAuthService(
+                dex=self._dex,
+                sessions=self._sessions,
+                id_tokens=self._id_tokens,
+                session_lifetime=self._session_lifetime,
+            )
+        return Door()
+
+    # --- life cycle ------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        if self._server is not None:
+            raise RuntimeError("This emulator is already running.")
+        context = None
+        if self.tls:
+            from kfp_profiles.testing.tls import write_tls_files
+
+            self._tmpdir = Path(tempfile.mkdtemp(prefix="kfp-emulator-"))
+            files = write_tls_files(self._tmpdir)
+            self.ca_path = files.ca_path
+            context = files.server_context()
+        self._stopping.clear()
+        self._server = EmulatorServer(self._serve, context)
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: open connections are closed and their threads joined."""
+        self._stopping.set()  # cuts short any latency sleep in progress
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+            self.ca_path = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self._server is not None else "stopped"
+        return (
+            f"<Emulator door={self.door} dex={self.dex_version} "
+            f"multi_user={self.multi_user} {where}>"
+        )
+
+    # --- where it is -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The gateway's origin, ``http(s)://127.0.0.1:PORT``."""
+        if self._server is None:
+            raise RuntimeError(
+                "The emulator is not running: use it in a with block or call start()."
+            )
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self._server.port}"
+
+    @property
+    def api_url(self) -> str:
+        """The KFP host a profile names: ``url + "/pipeline"`` behind a door, else ``url``."""
+        return self.url if self.door == "none" else self.url + "/pipeline"
+
+    # --- what it saw -------------------------------------------------------------
+
+    @property
+    def counts(self) -> collections.Counter[str]:
+        """Requests so far by ``"METHOD /path"`` (no query): a snapshot."""
+        with self._lock:
+            return collections.Counter(self._counts)
+
+    @property
+    def total_requests(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    @property
+    def requests(self) -> list[Request]:
+        """Every request so far, as the client sent it (headers with lower-case names)."""
+        with self._lock:
+            return list(self._requests)
+
+    def reset_counts(self) -> None:
+        """Forget the requests counted and recorded so far."""
+        with self._lock:
+            self._counts.clear()
+            self._requests.clear()
+
+    # --- steering it from a test ------------------------------------------------------
+
+    def expire_sessions(self) -> None:
+        """Every door session and Dex ID token issued so far stops working."""
+        self._sessions.expire_all()
+        self._id_tokens.expire_all()
+
+    def add_experiment(
+        self, display_name: str, namespace: str = "", description: str = ""
+    ) -> dict[str, Any]:
+        """Store an experiment as if created through the API; returns its JSON."""
+        return self._api.add_experiment(display_name, namespace, description)
+
+    def add_user_namespace(self, user: str, namespace: str) -> None:
+        """Let ``user`` (an email, or ``system:serviceaccount:NS:SA``) use ``namespace``."""
+        self._api.allow(user, namespace)
+
+    def issue_id_token(self, user: str = "user@example.com") -> str:
+        """A Dex ID token for ``user``, valid as ``Authorization: Bearer`` at the gateway.
+
+        It lives ``session_lifetime`` seconds; oauth2-proxy lets it through
+        (Istio checks it), oidc-authservice accepts it.
+        """
+        now = int(time.time())
+        claims = {
+            "iss": "/dex",
+            "aud": CLIENT_ID,
+            "sub": base64.urlsafe_b64encode(user.encode()).decode().rstrip("="),
+            "email": user,
+            "email_verified": True,
+            "iat": now,
+            "exp": now + int(self._session_lifetime),
+        }
+        token = ".".join(
+            [
+                _b64_json({"alg": "RS256", "kid": "emulator"}),
+                _b64_json(claims),
+                secrets.token_urlsafe(64),
+            ]
+        )
+        return self._id_tokens.issue(token, user, self._session_lifetime)
+
+    # --- the gateway ----------------------------------------------------------------
+
+    def _serve(self, req: Request) -> Response:
+        with self._lock:
+            self._counts[f"{req.method} {req.path}"] += 1
+            self._requests.append(req)
+        if self.latency > 0:
+            self._stopping.wait(self.latency)
+        return self._route(req)
+
+    def _route(self, req: Request) -> Response:
+        if self.door != "none" and (req.path == "/dex" or req.path.startswith("/dex/")):
+            return self._dex.handle(req)
+        own_prefix = self._door.own_prefix
+        if own_prefix and req.path.startswith(own_prefix):
+            return self._door.handle_own(req)
+        admitted = self._door.admit(req)
+        if isinstance(admitted, Response):
+            return admitted
+        return self._app(admitted)
+
+    def _app(self, req: Request) -> Response:
+        """What sits behind the door: the KFP API and UI, the dashboard."""
+        path = req.path
+        if path.startswith("/pipeline/apis/"):
+            path = path.removeprefix("/pipeline")
+        elif self.door != "none" and path.startswith("/apis/"):
+            return text_response(404, "404 page not found\n")
+        if path == API_ROOT or path.startswith(API_ROOT + "/"):
+            return self._api.handle(req, path)
+        if path in ("/pipeline", "/pipeline/"):
+            return html_response(200, "Kubeflow Pipelines", '<div id="root"></div>')
+        if path == "/":
+            title = "Kubeflow Pipelines" if self.door == "none" else "Kubeflow Central Dashboard"
+            return html_response(200, title, '<div id="root"></div>')
+        return text_response(404, "404 page not found\n")
+
+
+def _b64_json(payload: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
