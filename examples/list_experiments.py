@@ -1,7 +1,7 @@
 """List the experiments of whichever cluster KFP_PROFILE (or the file's default) names.
 
-    KFP_PROFILE=dev python examples/list_experiments.py
-    python examples/list_experiments.py prod
+KFP_PROFILE=dev python examples/list_experiments.py
+python examples/list_experiments.py prod
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "get_client": "client",
     "client_for": "client",
-    "resolve": "resolve",
-    "ResolvedProfile": "resolve",
+    "resolve": "resolution",
+    "ResolvedProfile": "resolution",
     "load_config": "files",
     "ProfilesConfig": "files",
     "login": "client",
@@ -79,7 +79,7 @@ if TYPE_CHECKING:
         TokenFileError,
     )
     from .files import ProfilesConfig, load_config
-    from .resolve import ResolvedProfile, resolve
+    from .resolution import ResolvedProfile, resolve
 
 
 def __getattr__(name: str) -> Any:

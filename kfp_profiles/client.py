@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from .resolve import ResolvedProfile, resolve
+from .resolution import ResolvedProfile, resolve
 
 if TYPE_CHECKING:
     import kfp
@@ -117,7 +117,7 @@ def login(
 def logout(name: str | None = None) -> bool:
     """Forget the cached session of a profile; True when there was one."""
     from .files import load_config
-    from .resolve import select_name
+    from .resolution import select_name
     from .session import SessionCache
 
     chosen, _ = select_name(load_config(), name)

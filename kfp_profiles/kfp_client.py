@@ -33,7 +33,7 @@ from kfp_server_api.exceptions import ApiException
 
 from .auth import Authenticator
 from .errors import ConnectionFailedError, SessionError
-from .resolve import ResolvedProfile
+from .resolution import ResolvedProfile
 from .tls import tls_trust
 
 log = logging.getLogger("kfp_profiles.client")
@@ -107,6 +107,8 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
         host = base_url or resolved.host
         trust = tls_trust(profile.verify_tls, profile.ca_bundle)
         self._host_for_errors = host
+        #: Where this client connects: the profile's host, or a managed forward's URL.
+        self.base_url = host
         quiet = {name: logging.getLogger(name).level for name in ("urllib3", "kfp_server_api")}
         with warnings.catch_warnings():
             # Emitted at every construction; it says nothing to act on.

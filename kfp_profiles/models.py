@@ -2,7 +2,7 @@
 
 The models are plain ``BaseModel``s (not settings) so that ``kfp-profiles list``
 can validate every profile of a large file quickly; the environment layer is
-added by :mod:`kfp_profiles.resolve` for the one profile in use. The field
+added by :mod:`kfp_profiles.resolution` for the one profile in use. The field
 descriptions here are the single source of the JSON Schema in ``schemas/``.
 """
 

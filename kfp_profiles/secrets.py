@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from .errors import KeyringUnavailableError, PasswordMissingError
 
 if TYPE_CHECKING:
-    from .resolve import ResolvedProfile
+    from .resolution import ResolvedProfile
 
 PASSWORD_SERVICE = "kfp-profiles"
 SESSION_SERVICE = "kfp-profiles-session"

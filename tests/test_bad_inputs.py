@@ -15,7 +15,7 @@ import pytest
 
 from kfp_profiles import errors
 from kfp_profiles.client import get_client
-from kfp_profiles.resolve import resolve
+from kfp_profiles.resolution import resolve
 from kfp_profiles.secrets import password_for
 from kfp_profiles.testing.keyring import SecretServiceKeyring
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..resolve import ResolvedProfile
+    from ..resolution import ResolvedProfile
 
 
 class Authenticator(Protocol):

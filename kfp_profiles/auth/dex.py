@@ -23,7 +23,7 @@ from .dex_flow import DexLoginSettings, Door, LoginOutcome, dex_login, door_from
 from .http import DEFAULT_MAX_REQUESTS, run_flow
 
 if TYPE_CHECKING:
-    from ..resolve import ResolvedProfile
+    from ..resolution import ResolvedProfile
 
 __all__ = ["DexAuth", "dex_auth_for", "settings_for"]
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import TokenFileError
 
 if TYPE_CHECKING:
-    from ..resolve import ResolvedProfile
+    from ..resolution import ResolvedProfile
 
 
 def read_token(profile: str, path: str) -> str:

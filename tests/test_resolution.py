@@ -8,7 +8,7 @@ import pytest
 
 from kfp_profiles.errors import ProfileNotFoundError
 from kfp_profiles.files import load_config
-from kfp_profiles.resolve import resolve
+from kfp_profiles.resolution import resolve
 
 from .helpers import write_profiles
 
