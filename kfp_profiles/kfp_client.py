@@ -34,7 +34,7 @@ from kfp_server_api.exceptions import ApiException
 from .auth import Authenticator
 from .errors import ConnectionFailedError, SessionError
 from .resolution import ResolvedProfile
-from .tls import tls_trust
+from .transport import proxy_for, tls_trust
 
 log = logging.getLogger("kfp_profiles.client")
 
@@ -118,7 +118,7 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
             super().__init__(
                 host=host,
                 namespace=self._namespace_in_use or "kubeflow",
-                proxy=_proxy_for(host, profile.proxy),
+                proxy=proxy_for(host, profile.proxy),
                 ssl_ca_cert=trust if isinstance(trust, str) else None,
                 verify_ssl=trust is not False,
                 ui_host=profile.ui_host,
@@ -274,20 +274,6 @@ def _why_login_page(status: int, headers: Any, body: Any) -> str | None:
     if "text/html" in content_type:
         return f"an HTML page ({status}) where the API answers JSON"
     return None
-
-
-def _proxy_for(host: str, proxy: str | None) -> str | None:
-    """The profile's proxy, else HTTP(S)_PROXY / NO_PROXY as requests would apply them."""
-    if proxy:
-        return proxy
-    import urllib.request
-
-    parts = urlsplit(host)
-    bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009  # untyped
-    if bypass(parts.hostname or ""):
-        return None
-    found = urllib.request.getproxies_environment().get(parts.scheme)
-    return found or None
 
 
 __all__ = ["ProfileClient", "kfp_server_api"]

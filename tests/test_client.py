@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -16,7 +14,7 @@ import pytest
 
 from kfp_profiles import get_client
 from kfp_profiles.errors import ConnectionFailedError, SessionError
-from kfp_profiles.testing import Emulator
+from kfp_profiles.testing import Blackhole, Emulator
 
 from .helpers import write_profiles
 
@@ -267,28 +265,8 @@ def test_no_future_warning_reaches_the_user(
 @pytest.fixture
 def silent_server() -> Iterator[str]:
     """Accepts connections and never answers: the worst server there is."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for connection in accepted:
-        connection.close()
-    listener.close()
+    with Blackhole() as url:
+        yield url
 
 
 def test_server_that_never_answers_fails_instead_of_hanging(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import ConnectionFailedError, TooManyRedirectsError
-from ..tls import tls_trust
+from ..transport import proxy_for, tls_trust
 from .dex_flow import (
     DexLoginSettings,
     HttpRequest,
@@ -122,16 +122,14 @@ def send_once(
 
 
 def tls_verify_setting(settings: DexLoginSettings) -> bool | str:
-    """``verify`` for requests, by the rule both hops share (see :mod:`kfp_profiles.tls`)."""
+    """``verify`` for requests, by the rule both hops share (see :mod:`kfp_profiles.transport`)."""
     return tls_trust(settings.verify_tls, settings.ca_bundle)
 
 
 def proxies_for(url: str, settings: DexLoginSettings) -> dict[str, str]:
-    if settings.proxy:
-        return {"http": settings.proxy, "https": settings.proxy}
-    from requests.utils import get_environ_proxies
-
-    return dict(get_environ_proxies(url))
+    """``proxies`` for requests, by the rule both hops share."""
+    proxy = proxy_for(url, settings.proxy)
+    return {"http": proxy, "https": proxy} if proxy else {}
 
 
 def _header_lines(answer: requests.Response) -> tuple[tuple[str, str], ...]:
