@@ -72,13 +72,12 @@ demo: system-deps $(STAMP)
 	@echo "==> Running the demo against the embedded emulator"
 	$(VENV)/bin/python examples/demo.py
 
+# Benchmarks print numbers; they assert nothing.
 bench: $(STAMP)
-	@if [ -f benchmarks/run_all.py ]; then \
-		echo "==> Running the benchmarks"; \
-		$(VENV)/bin/python benchmarks/run_all.py; \
-	else \
-		echo "==> No benchmarks/run_all.py: nothing to run."; \
-	fi
+	@for script in benchmarks/*.py; do \
+		echo "==> $$script"; \
+		$(VENV)/bin/python "$$script" || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache
