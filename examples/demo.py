@@ -180,7 +180,9 @@ def main() -> int:
         )
         for name, emu in profiles:
             kind = resolve(name).kind
-            client = step(f"get_client({name!r})  [{kind}]", emu, functools.partial(get_client, name))
+            client = step(
+                f"get_client({name!r})  [{kind}]", emu, functools.partial(get_client, name)
+            )
             if kind == "standalone-port-forward":
                 say(f"      kubectl port-forward started, serving {client.base_url}")
             names = step("  list_experiments()", emu, functools.partial(experiments, client))

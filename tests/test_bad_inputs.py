@@ -51,6 +51,10 @@ token_path = "{token_path}"
 """
 
 
+def make_empty_token(folder: Path) -> None:
+    (folder / "empty-token").write_text("")
+
+
 CASES = [
     Case(
         "malformed TOML",
@@ -93,7 +97,11 @@ CASES = [
         DEX + 'password = "12341234"\n',
         lambda _: resolve("prod"),
         errors.SecretInFileError,
-        ["`password` must not be stored in the file", "kfp-profiles secret set prod", "KFP_PASSWORD"],
+        [
+            "`password` must not be stored in the file",
+            "kfp-profiles secret set prod",
+            "KFP_PASSWORD",
+        ],
     ),
     Case(
         "bad URL",
@@ -180,12 +188,17 @@ CASES = [
         pod_profile("{dir}/absent/token"),
         lambda _: get_client("pod"),
         errors.TokenFileError,
-        ["Profile 'pod'", "absent/token does not exist", "projected token volume", "KF_PIPELINES_SA_TOKEN_PATH"],
+        [
+            "Profile 'pod'",
+            "absent/token does not exist",
+            "projected token volume",
+            "KF_PIPELINES_SA_TOKEN_PATH",
+        ],
     ),
     Case(
         "token file empty",
         pod_profile("{dir}/empty-token"),
-        lambda d: (d / "empty-token").write_text("") and None or get_client("pod"),
+        lambda d: make_empty_token(d) or get_client("pod"),
         errors.TokenFileError,
         ["empty-token is empty", "pipelines.kubeflow.org"],
     ),
@@ -202,7 +215,13 @@ CASES = [
         DEX,
         lambda _: password_for(resolve("prod")),
         errors.KeyringUnavailableError,
-        ["OS keyring cannot be used", "profile 'prod'", "KFP_PASSWORD", "password=", "secret set prod"],
+        [
+            "OS keyring cannot be used",
+            "profile 'prod'",
+            "KFP_PASSWORD",
+            "password=",
+            "secret set prod",
+        ],
         env={
             "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
         },

@@ -64,11 +64,15 @@ def last_api_request(emu: Emulator) -> Any:
 def test_standalone_in_cluster(
     standalone: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_file(monkeypatch, tmp_path, f"""
+    use_file(
+        monkeypatch,
+        tmp_path,
+        f"""
         [profiles.lab]
         kind = "standalone-in-cluster"
         host = "{standalone.api_url}"
-    """)
+    """,
+    )
     client = get_client("lab")
     assert standalone.total_requests == 0, "building the client does no network I/O"
     assert names(client) == ["standalone-experiment"]
@@ -78,12 +82,16 @@ def test_standalone_port_forward_reuses_a_running_forward(
     standalone: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port = int(standalone.url.rsplit(":", 1)[1])
-    use_file(monkeypatch, tmp_path, f"""
+    use_file(
+        monkeypatch,
+        tmp_path,
+        f"""
         [profiles.dev]
         kind = "standalone-port-forward"
         local_port = {port}
         manage = false
-    """)
+    """,
+    )
     client = get_client("dev")
     assert names(client) == ["standalone-experiment"]
 
@@ -93,13 +101,17 @@ def test_platform_in_cluster_sends_token_and_namespace(
 ) -> None:
     token = tmp_path / "token"
     token.write_text(SA_TOKEN + "\n")
-    use_file(monkeypatch, tmp_path, f"""
+    use_file(
+        monkeypatch,
+        tmp_path,
+        f"""
         [profiles.pod]
         kind = "platform-in-cluster"
         host = "{in_cluster_platform.api_url}"
         namespace = "{NAMESPACE}"
         token_path = "{token}"
-    """)
+    """,
+    )
     client = get_client("pod")
     assert names(client) == ["team-experiment"]
     sent = last_api_request(in_cluster_platform)
@@ -113,12 +125,16 @@ def test_platform_in_cluster_token_path_from_sdk_variable(
     token = tmp_path / "mounted" / "token"
     token.parent.mkdir()
     token.write_text(SA_TOKEN)
-    use_file(monkeypatch, tmp_path, f"""
+    use_file(
+        monkeypatch,
+        tmp_path,
+        f"""
         [profiles.pod]
         kind = "platform-in-cluster"
         host = "{in_cluster_platform.api_url}"
         namespace = "{NAMESPACE}"
-    """)
+    """,
+    )
     monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", str(token))
     assert names(get_client("pod")) == ["team-experiment"]
 
@@ -136,13 +152,17 @@ def test_token_rotation_by_kubelet_symlink_swap(
         (folder / "token").write_text(token)
     (volume / "..data").symlink_to(first.name)
     (volume / "token").symlink_to("..data/token")
-    use_file(monkeypatch, tmp_path, f"""
+    use_file(
+        monkeypatch,
+        tmp_path,
+        f"""
         [profiles.pod]
         kind = "platform-in-cluster"
         host = "{in_cluster_platform.api_url}"
         namespace = "{NAMESPACE}"
         token_path = "{volume / "token"}"
-    """)
+    """,
+    )
     client = get_client("pod")
     client.list_experiments()
     assert last_api_request(in_cluster_platform).headers["Authorization"] == f"Bearer {SA_TOKEN}"
@@ -163,13 +183,17 @@ def test_platform_dex_password_travels_from_keyring_to_login(
     import keyring
 
     keyring.set_password("kfp-profiles", "prod", "12341234")
-    use_file(monkeypatch, tmp_path, f"""
+    use_file(
+        monkeypatch,
+        tmp_path,
+        f"""
         [profiles.prod]
         kind = "platform-dex"
         host = "{dex_platform.api_url}"
         username = "user@example.com"
         namespace = "{NAMESPACE}"
-    """)
+    """,
+    )
     client = get_client("prod")
     assert names(client) == ["dex-experiment"]
     sent = last_api_request(dex_platform)
@@ -182,7 +206,10 @@ def test_kfp_profile_switches_cluster_without_code_change(
 ) -> None:
     with Emulator(door="none") as other:
         other.add_experiment("staging-experiment")
-        use_file(monkeypatch, tmp_path, f"""
+        use_file(
+            monkeypatch,
+            tmp_path,
+            f"""
             default = "prod"
             [profiles.prod]
             kind = "standalone-in-cluster"
@@ -190,7 +217,8 @@ def test_kfp_profile_switches_cluster_without_code_change(
             [profiles.staging]
             kind = "standalone-in-cluster"
             host = "{other.api_url}"
-        """)
+        """,
+        )
         assert names(get_client()) == ["standalone-experiment"]
         monkeypatch.setenv("KFP_PROFILE", "staging")
         assert names(get_client()) == ["staging-experiment"]
@@ -199,11 +227,15 @@ def test_kfp_profile_switches_cluster_without_code_change(
 def test_kfp_host_redirects_one_profile(
     standalone: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_file(monkeypatch, tmp_path, """
+    use_file(
+        monkeypatch,
+        tmp_path,
+        """
         [profiles.lab]
         kind = "standalone-in-cluster"
         host = "http://127.0.0.1:9"
-    """)
+    """,
+    )
     monkeypatch.setenv("KFP_HOST", standalone.api_url)
     assert names(get_client("lab")) == ["standalone-experiment"]
 
@@ -230,13 +262,17 @@ def test_context_json_is_neither_read_nor_written(
     monkeypatch.setattr(kfp.Client, "_LOCAL_KFP_CONTEXT", str(context))
     token = tmp_path / "token"
     token.write_text(SA_TOKEN)
-    use_file(monkeypatch, tmp_path, f"""
+    use_file(
+        monkeypatch,
+        tmp_path,
+        f"""
         [profiles.pod]
         kind = "platform-in-cluster"
         host = "{in_cluster_platform.api_url}"
         namespace = "{NAMESPACE}"
         token_path = "{token}"
-    """)
+    """,
+    )
     client = get_client("pod")
     assert names(client) == ["team-experiment"]
     client.create_experiment("made-here")
@@ -251,11 +287,15 @@ def test_context_json_is_neither_read_nor_written(
 def test_no_future_warning_reaches_the_user(
     standalone: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_file(monkeypatch, tmp_path, f"""
+    use_file(
+        monkeypatch,
+        tmp_path,
+        f"""
         [profiles.lab]
         kind = "standalone-in-cluster"
         host = "{standalone.api_url}"
-    """)
+    """,
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         get_client("lab")
@@ -272,12 +312,16 @@ def silent_server() -> Iterator[str]:
 def test_server_that_never_answers_fails_instead_of_hanging(
     silent_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_file(monkeypatch, tmp_path, f"""
+    use_file(
+        monkeypatch,
+        tmp_path,
+        f"""
         [profiles.stuck]
         kind = "standalone-in-cluster"
         host = "{silent_server}"
         timeout = 1
-    """)
+    """,
+    )
     started = time.monotonic()
     client = get_client("stuck")
     built = time.monotonic() - started
@@ -301,12 +345,16 @@ def test_server_that_never_answers_fails_instead_of_hanging(
 def test_unreachable_host_is_a_typed_error_naming_host_and_cause(
     host: str, cause: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    use_file(monkeypatch, tmp_path, f"""
+    use_file(
+        monkeypatch,
+        tmp_path,
+        f"""
         [profiles.away]
         kind = "standalone-in-cluster"
         host = "{host}"
         timeout = 5
-    """)
+    """,
+    )
     with pytest.raises(ConnectionFailedError) as caught:
         get_client("away").list_experiments()
     assert host in str(caught.value)
@@ -315,11 +363,15 @@ def test_unreachable_host_is_a_typed_error_naming_host_and_cause(
 
 def test_tls_failure_is_a_typed_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Emulator(door="none", tls=True) as emu:
-        use_file(monkeypatch, tmp_path, f"""
+        use_file(
+            monkeypatch,
+            tmp_path,
+            f"""
             [profiles.tls]
             kind = "standalone-in-cluster"
             host = "{emu.api_url}"
-        """)
+        """,
+        )
         with pytest.raises(ConnectionFailedError) as caught:
             get_client("tls").list_experiments()
         assert "TLS failed" in str(caught.value)
@@ -335,11 +387,15 @@ def test_login_page_is_an_error_never_an_empty_result(
     # bare SDK would decode the login page into experiments=None.
     with Emulator.for_release("1.9.0") as emu:
         emu.add_experiment("hidden", namespace=NAMESPACE)
-        use_file(monkeypatch, tmp_path, f"""
+        use_file(
+            monkeypatch,
+            tmp_path,
+            f"""
             [profiles.wrong]
             kind = "standalone-in-cluster"
             host = "{emu.api_url}"
-        """)
+        """,
+        )
         with pytest.raises(SessionError) as caught:
             get_client("wrong").list_experiments()
         assert "platform-dex" in str(caught.value)

@@ -100,7 +100,7 @@ def test_threads_on_an_expired_session_share_one_login(
             barrier.wait()
             try:
                 results.append(client.list_experiments())
-            except BaseException as exc:  # noqa: BLE001 - reported below
+            except BaseException as exc:  # reported below
                 failures.append(exc)
 
         threads = [threading.Thread(target=call) for _ in range(8)]
