@@ -1,0 +1,141 @@
+"""``kfp-profiles``: manage, try and diagnose connection profiles from a shell.
+
+Thin on purpose: each command parses its arguments, calls the library
+(:mod:`kfp_profiles.editing`, :mod:`kfp_profiles.resolution`, :mod:`kfp_profiles.doctor`,
+...) and prints. The commands live in one module per group of verbs:
+``manage`` (init, add, list, show, remove, rename, use, env, schema),
+``credentials`` (secret set|delete, login, logout), ``diagnose`` (check,
+doctor, port-forward) and ``manifest``.
+
+Every error is one line on stderr, ``kfp-profiles: error: <what is wrong and
+how to fix it>``, and an exit status that says which kind of error it was;
+``--debug`` adds the traceback (and the library's debug log). Exit statuses:
+
+====  ==========================================================================
+0     success
+1     another error: the file cannot be written or another command holds its
+      lock, ``doctor`` found a problem, a ``check`` step failed for a reason
+      not listed below, or an unexpected error (run with ``--debug``)
+2     the command line is wrong, or the profiles file or a profile in it is
+      (``ConfigError``)
+3     the password or the OS keyring (``SecretError``)
+4     the in-cluster ServiceAccount token file (``TokenFileError``)
+5     the host cannot be reached: refused, DNS, TLS, timeout (``ConnectionFailedError``)
+6     the login through the Kubeflow front door failed (``LoginError``)
+7     the KFP API answered with an error (``ApiError``, or the SDK's ``ApiException``)
+8     ``kubectl port-forward`` could not be started or made ready (``PortForwardError``)
+130   interrupted (Ctrl-C)
+====  ==========================================================================
+
+Shell completion of commands and profile names comes from click; add one line
+to your shell's startup file::
+
+    eval "$(_KFP_PROFILES_COMPLETE=bash_source kfp-profiles)"    # ~/.bashrc
+    eval "$(_KFP_PROFILES_COMPLETE=zsh_source kfp-profiles)"     # ~/.zshrc
+    _KFP_PROFILES_COMPLETE=fish_source kfp-profiles | source     # fish
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import NoReturn
+
+import click
+
+from ..errors import KfpProfilesError
+from . import credentials, diagnose, manage, manifest
+from ._common import PROG, CliState, error_line, install_log_handler
+
+#: Exit status of an unexpected error, and of Ctrl-C.
+UNEXPECTED_EXIT = 1
+INTERRUPTED_EXIT = 130
+USAGE_EXIT = 2
+
+_EPILOG = (
+    "Profiles live in $XDG_CONFIG_HOME/kfp/profiles.toml (~/.config/kfp/profiles.toml) "
+    "or in the files KFP_PROFILES_FILE lists. Shell completion: "
+    'eval "$(_KFP_PROFILES_COMPLETE=bash_source kfp-profiles)" (zsh_source, fish_source).'
+)
+
+
+@click.group(
+    name=PROG,
+    epilog=_EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--file",
+    "file",
+    metavar="PATH",
+    help="Profiles file to use, as KFP_PROFILES_FILE (':'-separated to merge several).",
+)
+@click.option("--debug", is_flag=True, help="Print the traceback of an error, and debug logs.")
+@click.version_option(package_name="kfp-profiles", prog_name=PROG)
+def cli(file: str | None, debug: bool) -> None:
+    """Named connection profiles for the Kubeflow Pipelines SDK, like kubeconfig contexts.
+
+    In Python: `from kfp_profiles import get_client; get_client("prod")`.
+    """
+    CliState.debug = debug
+    install_log_handler(debug)
+    if file:
+        os.environ["KFP_PROFILES_FILE"] = file
+
+
+for _module in (manage, credentials, diagnose, manifest):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit status (``main`` exits with it)."""
+    CliState.debug = False
+    install_log_handler(False)
+    try:
+        result = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("", err=True)
+        click.echo(error_line("interrupted."), err=True)
+        return INTERRUPTED_EXIT
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else PROG
+        message = exc.format_message().strip()
+        see = f"see `{where} --help`."
+        if message.endswith("."):
+            message = f"{message[:-1]}; {see}"
+        else:
+            message = f"{message} {see[0].upper()}{see[1:]}"
+        click.echo(error_line(message), err=True)
+        return USAGE_EXIT
+    except click.ClickException as exc:
+        click.echo(error_line(exc.format_message()), err=True)
+        return exc.exit_code
+    except KfpProfilesError as exc:
+        if CliState.debug:
+            traceback.print_exc()
+        click.echo(error_line(str(exc)), err=True)
+        return exc.exit_code
+    except Exception as exc:
+        if CliState.debug:
+            traceback.print_exc()
+        first = str(exc).strip().splitlines()
+        detail = f": {first[0]}" if first else ""
+        click.echo(
+            error_line(
+                f"unexpected {type(exc).__name__}{detail} (run `{PROG} --debug ...` for the "
+                f"traceback and report it)"
+            ),
+            err=True,
+        )
+        return UNEXPECTED_EXIT
+    return result if isinstance(result, int) else 0
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """The ``kfp-profiles`` console script."""
+    sys.exit(run(argv))
+
+
+__all__ = ["cli", "main", "run"]

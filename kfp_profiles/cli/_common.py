@@ -1,0 +1,128 @@
+"""What every command of the command line shares: output, prompts, completion.
+
+Imports stay light here (click and the standard library): ``list``, ``show``,
+``use``, ``add``, ``schema`` and ``--help`` must start fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from click.shell_completion import CompletionItem
+
+PROG = "kfp-profiles"
+
+
+class CliState:
+    """Set by the root group's options, read by the error handler in ``main``."""
+
+    debug = False
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def error_line(message: str) -> str:
+    return f"{PROG}: error: {one_line(message)}"
+
+
+def warn(message: str) -> None:
+    click.echo(f"{PROG}: warning: {one_line(message)}", err=True)
+
+
+class _StderrHandler(logging.Handler):
+    """The library's warnings (e.g. a world-readable file) as one line on stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad log call must not break a command
+            message = str(record.msg)
+        if record.levelno >= logging.WARNING:
+            warn(message)
+        else:
+            level = record.levelname.lower()
+            click.echo(f"{PROG}: {level}: {record.name}: {one_line(message)}", err=True)
+
+
+def install_log_handler(debug: bool) -> None:
+    logger = logging.getLogger("kfp_profiles")
+    if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+        logger.addHandler(_StderrHandler())
+    logger.setLevel(logging.DEBUG if debug else logging.WARNING)
+    logger.propagate = False
+
+
+def person_at_terminal() -> bool:
+    """True when prompts can be answered: stdin is a terminal."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def read_new_password(label: str, *, allow_skip: bool) -> str | None:
+    """A password typed twice at a hidden prompt; None when skipped (``allow_skip``)."""
+    suffix = " (Enter to skip)" if allow_skip else ""
+    for _ in range(3):
+        first: str = click.prompt(
+            f"{label}{suffix}", hide_input=True, default="", show_default=False
+        )
+        if not first:
+            if allow_skip:
+                return None
+            click.echo("The password must not be empty.", err=True)
+            continue
+        again: str = click.prompt("Repeat it", hide_input=True, default="", show_default=False)
+        if again == first:
+            return first
+        click.echo("The two entries differ; try again.", err=True)
+    raise click.ClickException("No password stored: the entries kept differing.")
+
+
+def read_piped_secret() -> str:
+    """A secret piped on stdin: everything but one trailing newline."""
+    text = sys.stdin.read()
+    if text.endswith("\r\n"):
+        text = text[:-2]
+    elif text.endswith("\n"):
+        text = text[:-1]
+    return text
+
+
+def complete_profile_names(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Profile names for shell completion, from the file the command line names."""
+    try:
+        from ..files import load_config
+
+        paths = None
+        file_option = ctx.find_root().params.get("file")
+        if file_option:
+            paths = tuple(
+                Path(os.path.expanduser(part))
+                for part in str(file_option).split(os.pathsep)
+                if part
+            )
+        names = sorted(load_config(paths).profiles)
+    except Exception:  # completion must never print a traceback into the shell
+        return []
+    return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def profile_argument(*, required: bool = True) -> Callable[[F], F]:
+    """The NAME argument of a command, completed with the profile names."""
+    return click.argument(
+        "name",
+        required=required,
+        shell_complete=complete_profile_names,
+        metavar="NAME" if required else "[NAME]",
+    )

@@ -1,0 +1,133 @@
+"""Commands that try a profile against the real thing: check, doctor, port-forward."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+import click
+
+from ..errors import ConfigError, KfpProfilesError
+from ._common import PROG, error_line, person_at_terminal, profile_argument
+
+if TYPE_CHECKING:
+    from ..doctor import Finding
+
+#: Exit status of a failed ``check`` step whose error has none of its own.
+_API_EXCEPTION_EXIT = 7
+_OTHER_FAILURE_EXIT = 1
+
+
+def _exit_code_of(error: BaseException | None) -> int:
+    if isinstance(error, KfpProfilesError):
+        return error.exit_code
+    if type(error).__name__ == "ApiException":  # kfp_server_api's, raised by the SDK
+        return _API_EXCEPTION_EXIT
+    return _OTHER_FAILURE_EXIT
+
+
+@click.command()
+@profile_argument(required=False)
+@click.pass_context
+def check(ctx: click.Context, name: str | None) -> None:
+    """Try profile NAME step by step, timing each: resolve, port-forward, authenticate,
+    healthz, list experiments. The exit status is 0 only when every step passed."""
+    from ..doctor import CHECK_STEPS, run_check
+
+    width = max(len(step) for step in CHECK_STEPS)
+    failure: BaseException | None = None
+    profile = name
+    for step in run_check(name, prompt=person_at_terminal()):
+        timing = f"{step.seconds:6.2f} s" if step.status != "skip" else " " * 8
+        click.echo(
+            f"{step.name.ljust(width)}  {step.status.upper():4}  {timing}  {step.detail}".rstrip()
+        )
+        if step.name == "resolve" and step.status == "ok":
+            profile = step.detail.split(" ", 1)[0]
+        if step.status == "fail":
+            failure = step.error
+    if failure is not None:
+        click.echo(
+            error_line(f"check of profile '{profile or '?'}' failed: {_message(failure)}"), err=True
+        )
+        ctx.exit(_exit_code_of(failure))
+    click.echo(f"Profile '{profile}' works.")
+
+
+def _message(error: BaseException) -> str:
+    from ..doctor import describe_failure
+
+    return describe_failure(error)
+
+
+_MARKS = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "info": "--"}
+
+
+@click.command()
+@profile_argument(required=False)
+@click.option(
+    "--host", metavar="URL", help="Fingerprint the front door at URL instead of the profile's host."
+)
+@click.option("--offline", is_flag=True, help="Do not contact the profile's host.")
+@click.pass_context
+def doctor(ctx: click.Context, name: str | None, host: str | None, offline: bool) -> None:
+    """Diagnose the machine and profile NAME (default: the selected one).
+
+    Reports the profiles file and its permissions, the keyring backend, whether
+    this is a pod, the ServiceAccount token (audience, expiry, namespace; never
+    the token), kubectl and its contexts, and which front door guards the
+    profile's host (oauth2-proxy, oidc-authservice, none; Dex connectors and
+    approval page), with the profile fields it suggests. Exit status 1 when
+    something failed.
+    """
+    from ..doctor import run_doctor
+
+    if host is not None and not host.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"--host must be an http:// or https:// URL, like "
+            f"http://localhost:8080/pipeline (got '{host}')."
+        )
+    findings = list(_each_printed(run_doctor(name, host=host, probe=not offline)))
+    if any(finding.status == "fail" for finding in findings):
+        ctx.exit(1)
+
+
+def _each_printed(findings: Iterable[Finding]) -> Iterator[Finding]:
+    """Print each finding as soon as it is known (a slow probe comes last)."""
+    for finding in findings:
+        click.echo(f"{finding.topic:<11} {_MARKS[finding.status]:<4}  {finding.text}")
+        yield finding
+
+
+@click.command(name="port-forward")
+@profile_argument()
+def port_forward(name: str) -> None:
+    """Run the kubectl port-forward of profile NAME in the foreground (Ctrl-C stops it)."""
+    from ..portforward import PortForwardSpec, run_foreground
+    from ..resolution import resolve as resolve_profile
+
+    resolved = resolve_profile(name)
+    if resolved.kind != "standalone-port-forward":
+        raise ConfigError(
+            f"Profile '{resolved.name}' is of kind '{resolved.kind}': only "
+            f"standalone-port-forward profiles have a port-forward."
+        )
+    values = resolved.profile.model_dump()
+    spec = PortForwardSpec(
+        profile=resolved.name,
+        k8s_namespace=values["k8s_namespace"],
+        service=values["service"],
+        local_port=values["local_port"],
+        remote_port=values["remote_port"],
+        kube_context=values["kube_context"],
+        kubectl=values["kubectl"],
+        timeout=values["timeout"],
+    )
+    status = run_foreground(spec)
+    if status:
+        raise click.exceptions.Exit(status)
+
+
+COMMANDS = [check, doctor, port_forward]
+
+__all__ = ["COMMANDS", "PROG"]

@@ -1,0 +1,138 @@
+"""``manifest poddefault|pod|rolebinding``: the YAML the KFP guide asks users to write.
+
+``--profile NAME`` fills in what a profile knows: its namespace, and for
+platform-in-cluster its token path (which sets where the token is mounted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from ..errors import ConfigError
+from ..models import DEFAULT_TOKEN_PATH
+from ._common import F, complete_profile_names
+
+
+def _profile_option() -> Callable[[F], F]:
+    return click.option(
+        "--profile",
+        "profile_name",
+        metavar="NAME",
+        shell_complete=complete_profile_names,
+        help="Fill in the namespace (and token path) from this profile.",
+    )
+
+
+def _from_profile(name: str | None) -> tuple[str | None, str]:
+    """(namespace, token path) that profile ``name`` knows, or (None, the default path)."""
+    if not name:
+        return None, DEFAULT_TOKEN_PATH
+    from ..resolution import resolve as resolve_profile
+
+    resolved = resolve_profile(name)
+    token_path = str(getattr(resolved.profile, "token_path", DEFAULT_TOKEN_PATH))
+    return resolved.profile.namespace, token_path
+
+
+def _need_namespace(namespace: str | None, option: str, profile: str | None) -> str:
+    if namespace:
+        return namespace
+    where = f" (profile '{profile}' sets no namespace)" if profile else ""
+    raise ConfigError(
+        f"{option} is required{where}: pass the Kubeflow profile namespace, e.g. "
+        f"{option} kubeflow-user-example-com, or --profile NAME."
+    )
+
+
+@click.group()
+def manifest() -> None:
+    """Print Kubernetes YAML for in-cluster access to Kubeflow Pipelines."""
+
+
+@manifest.command()
+@click.option("--namespace", metavar="NS", help="Profile namespace the PodDefault goes in.")
+@click.option("--name", default="access-ml-pipeline", show_default=True, help="PodDefault name.")
+@_profile_option()
+def poddefault(namespace: str | None, name: str, profile_name: str | None) -> None:
+    """The PodDefault that mounts a pipelines.kubeflow.org token into labelled pods.
+
+    Pods labelled access-ml-pipeline: "true" get a projected ServiceAccount
+    token (expiry 7200 s) at /var/run/secrets/kubeflow/pipelines/token and
+    KF_PIPELINES_SA_TOKEN_PATH pointing at it.
+    """
+    from .. import manifests
+
+    known_namespace, token_path = _from_profile(profile_name)
+    namespace = _need_namespace(namespace or known_namespace, "--namespace", profile_name)
+    document = manifests.poddefault(namespace, name=name, token_path=token_path)
+    click.echo(manifests.to_yaml(document), nl=False)
+
+
+@manifest.command()
+@click.option("--namespace", metavar="NS", help="Namespace the pod runs in.")
+@click.option("--name", default="kfp-client", show_default=True, help="Pod name.")
+@click.option("--image", default="python:3.11-slim", show_default=True, help="Container image.")
+@click.option(
+    "--service-account", default="default-editor", show_default=True, help="ServiceAccount."
+)
+@_profile_option()
+def pod(
+    namespace: str | None,
+    name: str,
+    image: str,
+    service_account: str,
+    profile_name: str | None,
+) -> None:
+    """A Pod with the projected token volume (for clusters without PodDefaults)."""
+    from .. import manifests
+
+    known_namespace, token_path = _from_profile(profile_name)
+    namespace = _need_namespace(namespace or known_namespace, "--namespace", profile_name)
+    document = manifests.pod(
+        namespace,
+        name=name,
+        image=image,
+        service_account=service_account,
+        token_path=token_path,
+        profile=profile_name,
+    )
+    click.echo(manifests.to_yaml(document), nl=False)
+
+
+@manifest.command()
+@click.option("--namespace", metavar="TARGET", help="Namespace whose pipelines are to be used.")
+@click.option(
+    "--from-namespace", metavar="SOURCE", required=True, help="Namespace the pod runs in."
+)
+@click.option(
+    "--service-account",
+    default="default-editor",
+    show_default=True,
+    help="ServiceAccount of the pod, in SOURCE.",
+)
+@click.option("--name", default=None, help="RoleBinding name [default: derived from SOURCE].")
+@_profile_option()
+def rolebinding(
+    namespace: str | None,
+    from_namespace: str,
+    service_account: str,
+    name: str | None,
+    profile_name: str | None,
+) -> None:
+    """A RoleBinding to ClusterRole kubeflow-edit in TARGET for a ServiceAccount of SOURCE.
+
+    With --profile, TARGET defaults to the namespace the profile talks to.
+    """
+    from .. import manifests
+
+    known_namespace, _ = _from_profile(profile_name)
+    namespace = _need_namespace(namespace or known_namespace, "--namespace", profile_name)
+    document = manifests.rolebinding(
+        namespace, from_namespace, service_account=service_account, name=name
+    )
+    click.echo(manifests.to_yaml(document), nl=False)
+
+
+COMMANDS = [manifest]

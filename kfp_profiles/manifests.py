@@ -1,0 +1,208 @@
+"""The Kubernetes YAML the KFP guide asks users to write by hand, generated.
+
+- :func:`poddefault`: Kubeflow's ``PodDefault`` that gives every pod labelled
+  ``access-ml-pipeline: "true"`` a projected ServiceAccount token (audience
+  ``pipelines.kubeflow.org``, 7200 s) mounted at
+  ``/var/run/secrets/kubeflow/pipelines`` and ``KF_PIPELINES_SA_TOKEN_PATH``.
+- :func:`pod`: a ``Pod`` carrying that volume itself, for clusters without the
+  PodDefault webhook or for a quick test.
+- :func:`rolebinding`: the cross-namespace ``RoleBinding`` to the ClusterRole
+  ``kubeflow-edit`` that lets a ServiceAccount of one profile namespace use
+  Kubeflow Pipelines in another.
+
+Each returns a plain dict; :func:`to_yaml` renders it. A profile fills in
+what it knows (namespace, token path); see ``kfp-profiles manifest --help``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any
+
+from .errors import ConfigError
+from .models import DEFAULT_TOKEN_PATH
+
+#: The audience the KFP API server asks TokenReview to check.
+TOKEN_AUDIENCE = "pipelines.kubeflow.org"
+#: The token's lifetime in the KFP guide; the kubelet renews it well before.
+TOKEN_EXPIRATION_SECONDS = 7200
+TOKEN_VOLUME = "volume-kf-pipeline-token"
+TOKEN_PATH_ENV = "KF_PIPELINES_SA_TOKEN_PATH"
+#: The label a pod carries to receive the PodDefault (Kubeflow's notebook UI offers it).
+ACCESS_LABEL = "access-ml-pipeline"
+EDIT_CLUSTER_ROLE = "kubeflow-edit"
+#: The ServiceAccount Kubeflow creates in every profile namespace.
+DEFAULT_SERVICE_ACCOUNT = "default-editor"
+DEFAULT_IMAGE = "python:3.11-slim"
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def check_dns_label(value: str, what: str) -> str:
+    """A namespace or container name: Kubernetes' DNS-1123 label, or a one-line error."""
+    if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
+        raise ConfigError(
+            f"{what} '{value}' is not a valid Kubernetes name: use at most 63 lower-case "
+            f"letters, digits and '-', starting and ending with a letter or digit."
+        )
+    return value
+
+
+def check_dns_subdomain(value: str, what: str) -> str:
+    """An object name (Pod, RoleBinding, ServiceAccount): DNS-1123 subdomain."""
+    if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
+        raise ConfigError(
+            f"{what} '{value}' is not a valid Kubernetes name: use lower-case letters, "
+            f"digits, '-' and '.', starting and ending with a letter or digit."
+        )
+    return value
+
+
+def _token_mount(token_path: str) -> tuple[str, str]:
+    """(folder to mount, file name inside it) for where the token should appear."""
+    if not token_path.startswith("/") or token_path.endswith("/"):
+        raise ConfigError(
+            f"The token path '{token_path}' must be an absolute file path, like "
+            f"{DEFAULT_TOKEN_PATH}."
+        )
+    folder, name = posixpath.split(posixpath.normpath(token_path))
+    return folder, name
+
+
+def _token_volume(file_name: str, expiration: int) -> dict[str, Any]:
+    if expiration < 600:
+        raise ConfigError(
+            f"The token expiry {expiration} s is too short: Kubernetes requires at least "
+            f"600 s; the KFP guide uses {TOKEN_EXPIRATION_SECONDS}."
+        )
+    return {
+        "name": TOKEN_VOLUME,
+        "projected": {
+            "sources": [
+                {
+                    "serviceAccountToken": {
+                        "path": file_name,
+                        "expirationSeconds": expiration,
+                        "audience": TOKEN_AUDIENCE,
+                    }
+                }
+            ]
+        },
+    }
+
+
+def _token_mount_entry(folder: str) -> dict[str, Any]:
+    return {"mountPath": folder, "name": TOKEN_VOLUME, "readOnly": True}
+
+
+def _token_env(token_path: str) -> dict[str, Any]:
+    return {"name": TOKEN_PATH_ENV, "value": token_path}
+
+
+def poddefault(
+    namespace: str,
+    *,
+    name: str = ACCESS_LABEL,
+    token_path: str = DEFAULT_TOKEN_PATH,
+    expiration: int = TOKEN_EXPIRATION_SECONDS,
+) -> dict[str, Any]:
+    """The PodDefault of the KFP guide, for profile namespace ``namespace``."""
+    check_dns_label(namespace, "The namespace")
+    check_dns_subdomain(name, "The PodDefault name")
+    folder, file_name = _token_mount(token_path)
+    return {
+        "apiVersion": "kubeflow.org/v1alpha1",
+        "kind": "PodDefault",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "desc": "Allow access to Kubeflow Pipelines",
+            "selector": {"matchLabels": {ACCESS_LABEL: "true"}},
+            "volumes": [_token_volume(file_name, expiration)],
+            "volumeMounts": [_token_mount_entry(folder)],
+            "env": [_token_env(posixpath.join(folder, file_name))],
+        },
+    }
+
+
+def pod(
+    namespace: str,
+    *,
+    name: str = "kfp-client",
+    image: str = DEFAULT_IMAGE,
+    service_account: str = DEFAULT_SERVICE_ACCOUNT,
+    token_path: str = DEFAULT_TOKEN_PATH,
+    expiration: int = TOKEN_EXPIRATION_SECONDS,
+    profile: str | None = None,
+) -> dict[str, Any]:
+    """A Pod in ``namespace`` with the projected token, ready for a platform-in-cluster profile.
+
+    With ``profile``, the pod also gets ``KFP_PROFILE`` (its profiles file must
+    reach the pod some other way, e.g. a ConfigMap at ``KFP_PROFILES_FILE``).
+    """
+    check_dns_label(namespace, "The namespace")
+    check_dns_subdomain(name, "The pod name")
+    check_dns_subdomain(service_account, "The service account")
+    if not image.strip():
+        raise ConfigError("The image must not be empty: pass --image, e.g. python:3.11-slim.")
+    folder, file_name = _token_mount(token_path)
+    env = [_token_env(posixpath.join(folder, file_name))]
+    if profile:
+        env.append({"name": "KFP_PROFILE", "value": profile})
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "serviceAccountName": service_account,
+            "restartPolicy": "Never",
+            "containers": [
+                {
+                    "name": "main",
+                    "image": image,
+                    "command": ["sleep", "infinity"],
+                    "env": env,
+                    "volumeMounts": [_token_mount_entry(folder)],
+                }
+            ],
+            "volumes": [_token_volume(file_name, expiration)],
+        },
+    }
+
+
+def rolebinding(
+    namespace: str,
+    from_namespace: str,
+    *,
+    service_account: str = DEFAULT_SERVICE_ACCOUNT,
+    name: str | None = None,
+) -> dict[str, Any]:
+    """Let ``service_account`` of ``from_namespace`` use Kubeflow Pipelines in ``namespace``."""
+    check_dns_label(namespace, "The target namespace")
+    check_dns_label(from_namespace, "The source namespace")
+    check_dns_subdomain(service_account, "The service account")
+    if name is None:
+        name = f"kfp-access-{from_namespace}-{service_account}"[:253].rstrip("-.")
+    check_dns_subdomain(name, "The RoleBinding name")
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": name, "namespace": namespace},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": EDIT_CLUSTER_ROLE,
+        },
+        "subjects": [
+            {"kind": "ServiceAccount", "name": service_account, "namespace": from_namespace}
+        ],
+    }
+
+
+def to_yaml(manifest: dict[str, Any]) -> str:
+    """``manifest`` as a YAML document, keys in the order the guide writes them."""
+    import yaml
+
+    text: str = yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False)
+    return text

@@ -1,0 +1,450 @@
+"""Edits of a hand-written profiles file: byte-for-byte preservation, atomicity, locking.
+
+Everything here uses real files, real permissions and real processes: the
+concurrency test runs 20 `kfp-profiles add` processes at once, and the crash
+test SIGKILLs a writer at the moment between its temp file and its rename.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kfp_profiles import editing
+from kfp_profiles.errors import (
+    FileEditError,
+    ProfileExistsError,
+    ProfileNotFoundError,
+    ProfilesFileExistsError,
+    ProfilesFileLockedError,
+    ProfilesFilePermissionError,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+# A file as a person writes it, in pieces, so each test can say exactly which
+# bytes an edit may change. Quirks on purpose: a `#:schema` line, inline
+# comments, odd spacing, a quoted key, a multi-line string holding a fake
+# header, a multi-line array with a bracket in a comment, no final newline.
+HEAD = (
+    "#:schema ./profiles.schema.json\n"
+    "# Team profiles -- keep sorted by cluster, please.\n"
+    "\n"
+    'default   =  "dev"      # what get_client() uses\n'
+    "version = 1\n"
+    "\n"
+)
+DEV = (
+    "# The kind cluster on my laptop.\n"
+    "[profiles.dev]\n"
+    'kind = "standalone-port-forward"   # forward started for me\n'
+    "local_port = 3000\n"
+    "# manage = false\n"
+)
+BETWEEN = "\n# ---- shared clusters below ----\n\n"
+PROD = (
+    "# Production: ask #kubeflow before using.\n"
+    '[ profiles . "prod" ]  # quoted on purpose\n'
+    'kind = "platform-dex"\n'
+    'host = "https://kubeflow.example.com/pipeline"\n'
+    'username = "me@example.com"\n'
+    'namespace = "kubeflow-user-me"\n'
+    'description = """\n'
+    "Shared cluster.\n"
+    "[profiles.not-a-header]\n"
+    '"""\n'
+)
+TAIL_GAP = "\n"
+STAGING = (
+    "[profiles.staging]\n"
+    'kind = "standalone-in-cluster"\n'
+    "k8s_namespace = 'kubeflow'   # single quotes\n"
+    "# trailing note of staging, no newline at the end"
+)
+ORIGINAL = HEAD + DEV + BETWEEN + PROD + TAIL_GAP + STAGING
+
+
+@pytest.fixture
+def profiles_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "conf" / "profiles.toml"
+    path.parent.mkdir(mode=0o700)
+    path.write_bytes(ORIGINAL.encode())
+    path.chmod(0o600)
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
+    return path
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def text_of(path: Path) -> str:
+    return path.read_bytes().decode()
+
+
+# --- byte for byte ------------------------------------------------------------------------
+
+
+def test_add_appends_a_table_and_changes_nothing_else(profiles_file: Path) -> None:
+    result = editing.add_profile(
+        "team-b",
+        {
+            "kind": "platform-dex",
+            "host": "https://b.example.com",
+            "username": "u",
+            "namespace": "team-b",
+            "verify_tls": False,
+            "timeout": 12.5,
+        },
+    )
+    added = (
+        "\n\n[profiles.team-b]\n"
+        'kind = "platform-dex"\n'
+        'host = "https://b.example.com"\n'
+        'username = "u"\n'
+        'namespace = "team-b"\n'
+        "verify_tls = false\n"
+        "timeout = 12.5\n"
+    )
+    assert text_of(profiles_file) == ORIGINAL + added
+    assert result.path == profiles_file and not result.created_file and result.default_in is None
+    assert mode_of(profiles_file) == 0o600
+
+
+def test_use_rewrites_only_the_default_value(profiles_file: Path) -> None:
+    editing.set_default_profile("prod")
+    expected = ORIGINAL.replace('default   =  "dev"', 'default   =  "prod"')
+    assert text_of(profiles_file) == expected
+
+
+def test_rename_touches_only_the_header_and_the_default(profiles_file: Path) -> None:
+    result = editing.rename_profile("dev", "laptop")
+    expected = (
+        HEAD.replace('"dev"', '"laptop"')
+        + DEV.replace("[profiles.dev]", "[profiles.laptop]")
+        + BETWEEN
+        + PROD
+        + TAIL_GAP
+        + STAGING
+    )
+    assert text_of(profiles_file) == expected
+    assert result.default_renamed_in == (profiles_file,)
+
+
+def test_rename_of_a_quoted_header_keeps_its_comment(profiles_file: Path) -> None:
+    editing.rename_profile("prod", "prod.eu")
+    header = '[ profiles . "prod" ]  # quoted on purpose\n'
+    assert text_of(profiles_file) == ORIGINAL.replace(
+        header, '[profiles."prod.eu"]  # quoted on purpose\n'
+    )
+    assert "prod.eu" in tomllib.loads(text_of(profiles_file))["profiles"]
+
+
+def test_remove_takes_the_profile_and_its_own_comments_only(profiles_file: Path) -> None:
+    result = editing.remove_profile("prod")
+    # Its leading comment and body go, with the blank line that followed it;
+    # the detached section comment above it stays.
+    assert text_of(profiles_file) == HEAD + DEV + BETWEEN + STAGING
+    assert result.default_removed_from == ()
+
+
+def test_remove_of_the_default_removes_the_default_line_and_says_so(profiles_file: Path) -> None:
+    result = editing.remove_profile("dev")
+    head = HEAD.replace('default   =  "dev"      # what get_client() uses\n', "")
+    # DEV's leading comment is attached to it; the blank line of BETWEEN that
+    # followed its body goes with it.
+    assert text_of(profiles_file) == head + BETWEEN[1:] + PROD + TAIL_GAP + STAGING
+    assert result.default_removed_from == (profiles_file,)
+
+
+def test_remove_of_the_last_profile_drops_the_blank_lines_before_it(profiles_file: Path) -> None:
+    editing.remove_profile("staging")
+    assert text_of(profiles_file) == HEAD + DEV + BETWEEN + PROD
+
+
+def test_hand_written_file_through_add_use_rename_remove(profiles_file: Path) -> None:
+    editing.add_profile("ci", {"kind": "standalone-in-cluster", "k8s_namespace": "kfp"})
+    editing.set_default_profile("ci")
+    editing.rename_profile("ci", "ci-runner")
+    editing.remove_profile("ci-runner")
+    # Removing the default removed the default line: everything else is as written.
+    expected = ORIGINAL.replace('default   =  "dev"      # what get_client() uses\n', "")
+    assert text_of(profiles_file) == expected + "\n"
+    assert mode_of(profiles_file) == 0o600
+
+
+def test_replace_keeps_comments_inside_the_profile(profiles_file: Path) -> None:
+    editing.add_profile(
+        "dev",
+        {"kind": "standalone-port-forward", "local_port": 3005, "service": "ui"},
+        replace=True,
+    )
+    dev = DEV.replace("local_port = 3000\n", 'local_port = 3005\nservice = "ui"\n')
+    assert text_of(profiles_file) == HEAD + dev + BETWEEN + PROD + TAIL_GAP + STAGING
+
+
+def test_crlf_files_stay_crlf(profiles_file: Path) -> None:
+    crlf = ORIGINAL.replace("\n", "\r\n")
+    profiles_file.write_bytes(crlf.encode())
+    editing.add_profile("x", {"kind": "standalone-in-cluster"})
+    editing.rename_profile("prod", "live")
+    data = profiles_file.read_bytes()
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert data.startswith(HEAD.replace("\n", "\r\n").encode())
+    assert data.endswith(b'\r\n\r\n[profiles.x]\r\nkind = "standalone-in-cluster"\r\n')
+
+
+def test_a_profile_written_inline_is_refused_and_the_file_left_alone(profiles_file: Path) -> None:
+    inline = 'profiles.inline = { kind = "standalone-in-cluster" }\n'
+    text = inline + ORIGINAL
+    profiles_file.write_text(text)
+    with pytest.raises(FileEditError) as caught:
+        editing.rename_profile("inline", "other")
+    assert str(caught.value) == (
+        f"Cannot rename profile 'inline' in {profiles_file} without touching lines outside it "
+        "(the profile is not written as one [profiles.inline] table); make this change by "
+        "hand, the file was left as it was."
+    )
+    assert profiles_file.read_text() == text
+
+
+def test_name_taken_and_name_unknown(profiles_file: Path) -> None:
+    with pytest.raises(ProfileExistsError):
+        editing.add_profile("dev", {"kind": "standalone-in-cluster"})
+    with pytest.raises(ProfileExistsError):
+        editing.rename_profile("dev", "prod")
+    with pytest.raises(ProfileNotFoundError, match="did you mean 'prod'"):
+        editing.remove_profile("prdo")
+    assert text_of(profiles_file) == ORIGINAL
+
+
+# --- several files --------------------------------------------------------------------------
+
+
+def test_edits_go_to_the_file_that_defines_the_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = tmp_path / "a.toml"
+    second = tmp_path / "b.toml"
+    first.write_text('[profiles.one]\nkind = "standalone-in-cluster"\n')
+    second_text = 'default = "two"  # keep\n\n[profiles.two]\nkind = "standalone-in-cluster"\n'
+    second.write_text(second_text)
+    for path in (first, second):
+        path.chmod(0o600)
+    monkeypatch.setenv("KFP_PROFILES_FILE", f"{first}:{second}")
+
+    added = editing.add_profile("three", {"kind": "standalone-in-cluster"})
+    assert added.path == first
+    assert second.read_text() == second_text
+
+    renamed = editing.rename_profile("two", "deux")
+    assert renamed.path == second and renamed.default_renamed_in == (second,)
+    assert second.read_text() == second_text.replace("two", "deux")
+
+    removed = editing.remove_profile("deux")
+    assert removed.default_removed_from == (second,)
+    assert second.read_text() == ""
+
+    assert editing.set_default_profile("one") == first
+    assert tomllib.loads(first.read_text())["default"] == "one"
+
+
+# --- files and folders: modes, permissions, symlinks -------------------------------------------
+
+
+def test_new_file_is_0600_in_a_new_0700_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(tmp_path / "new" / "deeper" / "profiles.toml"))
+    result = editing.add_profile("dev", {"kind": "standalone-in-cluster"})
+    assert result.created_file
+    assert result.default_in == result.path  # the first profile becomes the default
+    assert mode_of(result.path) == 0o600
+    assert mode_of(result.path.parent) == 0o700
+    assert tomllib.loads(result.path.read_text()) == {
+        "default": "dev",
+        "profiles": {"dev": {"kind": "standalone-in-cluster"}},
+    }
+
+
+def test_an_existing_folder_keeps_its_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "sdk-folder"
+    folder.mkdir()
+    folder.chmod(0o755)  # e.g. the SDK's own ~/.config/kfp/
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(folder / "profiles.toml"))
+    editing.add_profile("dev", {"kind": "standalone-in-cluster"})
+    assert mode_of(folder) == 0o755
+    assert mode_of(folder / "profiles.toml") == 0o600
+
+
+def test_a_file_others_can_write_is_refused(profiles_file: Path) -> None:
+    profiles_file.chmod(0o666)
+    with pytest.raises(ProfilesFilePermissionError) as caught:
+        editing.add_profile("x", {"kind": "standalone-in-cluster"})
+    assert f"run `chmod 600 {profiles_file}`" in str(caught.value)
+    assert text_of(profiles_file) == ORIGINAL
+
+
+def test_a_file_others_can_read_is_edited_with_a_warning(
+    profiles_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    profiles_file.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="kfp_profiles"):
+        editing.add_profile("x", {"kind": "standalone-in-cluster"})
+    assert f"run `chmod 600 {profiles_file}`" in caplog.text
+    assert mode_of(profiles_file) == 0o644  # the user's mode is theirs; we only warn
+
+
+def test_a_symlinked_file_is_edited_through_the_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tmp_path / "dotfiles" / "profiles.toml"
+    real.parent.mkdir()
+    real.write_text('[profiles.a]\nkind = "standalone-in-cluster"\n')
+    real.chmod(0o600)
+    link = tmp_path / "link.toml"
+    link.symlink_to(real)
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(link))
+    editing.add_profile("b", {"kind": "standalone-in-cluster"})
+    assert link.is_symlink()
+    assert set(tomllib.loads(real.read_text())["profiles"]) == {"a", "b"}
+
+
+def test_init_writes_a_commented_starter_and_never_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "kfp" / "profiles.toml"
+    assert editing.init_file(path) is None
+    assert mode_of(path) == 0o600 and mode_of(path.parent) == 0o700
+    assert tomllib.loads(path.read_text()) == {"version": 1}
+    assert path.read_text().count("\n# ") > 10
+    path.write_text("# mine\n")
+    with pytest.raises(ProfilesFileExistsError):
+        editing.init_file(path)
+    backup = editing.init_file(path, force=True)
+    assert backup is not None and backup.read_text() == "# mine\n"
+    assert mode_of(backup) == 0o600
+
+
+# --- locking, concurrency, crashes ---------------------------------------------------------
+
+
+def test_a_held_lock_makes_a_writer_give_up_instead_of_hanging(
+    profiles_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(editing, "LOCK_TIMEOUT_SECONDS", 0.3)
+    with editing.locked(profiles_file):
+        started = time.monotonic()
+        with pytest.raises(ProfilesFileLockedError):
+            editing.add_profile("x", {"kind": "standalone-in-cluster"})
+        assert time.monotonic() - started < 10  # generous: it gave up rather than hang
+    assert text_of(profiles_file) == ORIGINAL
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "kfp_profiles", *args]
+
+
+def test_twenty_concurrent_adds_leave_twenty_profiles(profiles_file: Path) -> None:
+    profiles_file.write_text("# concurrent writers\n")
+    profiles_file.chmod(0o600)
+    writers = [
+        subprocess.Popen(
+            _cli("add", f"p{n:02d}", "--kind", "standalone-in-cluster", "--no-input"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(20)
+    ]
+    outcomes = [(writer.wait(timeout=120), writer.communicate()) for writer in writers]
+    assert [status for status, _ in outcomes] == [0] * 20, [err for _, (_, err) in outcomes]
+    data = tomllib.loads(profiles_file.read_text())
+    assert sorted(data["profiles"]) == [f"p{n:02d}" for n in range(20)]
+    assert profiles_file.read_text().startswith("# concurrent writers\n")
+    assert mode_of(profiles_file) == 0o600
+
+
+def test_a_writer_killed_between_temp_file_and_rename_leaves_the_old_file(
+    profiles_file: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "paused"
+    env = {**os.environ, editing.PAUSE_BEFORE_RENAME_ENV: str(marker)}
+    writer = subprocess.Popen(
+        _cli("add", "victim", "--kind", "standalone-in-cluster", "--no-input"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert writer.poll() is None, "the writer exited before reaching the rename"
+            assert time.monotonic() < deadline, "the writer never reached the rename"
+            time.sleep(0.01)
+        temp_file = Path(marker.read_text())
+        assert temp_file.parent == profiles_file.parent
+        assert "victim" in temp_file.read_text()  # the new text was fully written ...
+        writer.send_signal(signal.SIGKILL)  # ... and the writer dies before renaming it
+        assert writer.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+    assert text_of(profiles_file) == ORIGINAL
+    tomllib.loads(text_of(profiles_file))
+
+    # The dead writer's lock went with it, and the next writer clears its leftovers.
+    editing.add_profile("after", {"kind": "standalone-in-cluster"})
+    assert not temp_file.exists()
+    assert text_of(profiles_file).startswith(ORIGINAL)
+    assert "victim" not in tomllib.loads(text_of(profiles_file))["profiles"]
+
+
+# --- the line classifier --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('a = """\n[x]\n"""\n[t]\n', ["content", "content", "content", "header"]),
+        ("a = '''\n[x]\n'''\n[t]\n", ["content", "content", "content", "header"]),
+        ('a = """ends "" here"""\n[t]\n', ["content", "header"]),
+        ('a = """\\"""\n[x]\n"""\n', ["content", "content", "content"]),
+        ("a = [\n  1, # ]\n  2,\n]\n[t]\n", ["content", "content", "content", "content", "header"]),
+        ('a = "[not" # [x\n[t]\n', ["content", "header"]),
+        ("\n  # c\n  [ t ]\n", ["blank", "comment", "header"]),
+    ],
+)
+def test_lines_are_classified_around_strings_and_arrays(text: str, expected: list[str]) -> None:
+    tomllib.loads(text)  # each case is valid TOML
+    assert [line.kind for line in editing._classify(text)] == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "table"),
+    [
+        ("[profiles.dev]\n", ("profiles", "dev")),
+        ('[ profiles . "a.b" ] # x\n', ("profiles", "a.b")),
+        ("[profiles.'lit']\n", ("profiles", "lit")),
+        ('[profiles."q\\"uote"]\n', ("profiles", 'q"uote')),
+    ],
+)
+def test_headers_are_parsed_as_toml_parses_them(line: str, table: tuple[str, ...]) -> None:
+    parsed, array, _ = editing._parse_header(line)
+    assert parsed == table and not array
+    assert tomllib.loads(line)["profiles"][table[1]] == {}
+
+
+@pytest.mark.parametrize("name", ["", "-x", "a b", "ä", "x" * 129, "a/b", 'q"'])
+def test_unusable_names_are_refused(name: str) -> None:
+    with pytest.raises(Exception, match="is not a usable profile name"):
+        editing.validate_name(name)
