@@ -109,9 +109,15 @@ def use_secret_service_backend() -> KeyringBackend:
 def reset_keyring_backend() -> KeyringBackend:
     """Let ``keyring`` choose its backend again from the current environment."""
     import keyring
+    import keyring.backends.fail
     import keyring.core
 
-    keyring.core.init_backend()
+    try:
+        keyring.core.init_backend()
+    except RuntimeError:
+        # keyring's detection can itself raise when PYTHON_KEYRING_BACKEND names
+        # SecretService and the bus is gone (as after stop()): nothing works then.
+        keyring.set_keyring(keyring.backends.fail.Keyring())
     return keyring.get_keyring()
 
 
