@@ -13,7 +13,9 @@ import kfp inside the test and read or patch that attribute themselves.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,18 @@ _CLEARED_NAMES = frozenset(
         "KUBECONFIG",
     }
 )
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """The CLI configures the kfp_profiles logger for its process; undo it between tests."""
+    logger = logging.getLogger("kfp_profiles")
+    saved = (logger.level, logger.propagate, list(logger.handlers), list(logger.filters))
+    yield
+    logger.setLevel(saved[0])
+    logger.propagate = saved[1]
+    logger.handlers[:] = saved[2]
+    logger.filters[:] = saved[3]
 
 
 @pytest.fixture(autouse=True)

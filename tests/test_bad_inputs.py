@@ -51,8 +51,9 @@ token_path = "{token_path}"
 """
 
 
-def make_empty_token(folder: Path) -> None:
+def with_empty_token(folder: Path) -> object:
     (folder / "empty-token").write_text("")
+    return get_client("pod")
 
 
 CASES = [
@@ -198,7 +199,7 @@ CASES = [
     Case(
         "token file empty",
         pod_profile("{dir}/empty-token"),
-        lambda d: make_empty_token(d) or get_client("pod"),
+        with_empty_token,
         errors.TokenFileError,
         ["empty-token is empty", "pipelines.kubeflow.org"],
     ),

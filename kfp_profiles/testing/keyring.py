@@ -117,7 +117,7 @@ def reset_keyring_backend() -> KeyringBackend:
     except RuntimeError:
         # keyring's detection can itself raise when PYTHON_KEYRING_BACKEND names
         # SecretService and the bus is gone (as after stop()): nothing works then.
-        keyring.set_keyring(keyring.backends.fail.Keyring())
+        keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
     return keyring.get_keyring()
 
 
