@@ -239,3 +239,61 @@ def test_html_where_json_belongs_is_an_error_not_an_empty_list(
     with pytest.raises(SessionError) as caught:
         get_client("lab").list_experiments()
     assert "HTML page" in str(caught.value)
+
+
+# Every release row of front-door.md (with the Dex it shipped), through the real SDK.
+@pytest.mark.parametrize("release", Emulator.RELEASES)
+def test_every_release_through_the_sdk(
+    release: str, stored_password: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Emulator.for_release(release) as emu:
+        emu.add_experiment(f"on-{release}", namespace=NAMESPACE)
+        dex_profile(emu, tmp_path, monkeypatch)
+        assert [e.display_name for e in get_client("prod").list_experiments().experiments] == [
+            f"on-{release}"
+        ]
+        assert logins(emu) == 1
+
+
+@pytest.mark.parametrize(
+    ("connector", "options"),
+    [
+        ("ldap", {"connectors": ("local", "ldap")}),
+        ("local", {"connectors": ("local", "ldap")}),
+        ("local", {"approval_screen": True}),
+        ("local", {"dex": "v2.28", "door": "oidc-authservice"}),
+    ],
+    ids=["two-connectors-ldap", "two-connectors-local", "approval-page", "pre-v2.29-paths"],
+)
+def test_connectors_approval_and_old_dex_through_the_sdk(
+    connector: str,
+    options: dict[str, Any],
+    stored_password: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with Emulator(**{"door": "oauth2-proxy", "dex": "v2.44", **options}) as emu:
+        emu.add_experiment("reached", namespace=NAMESPACE)
+        dex_profile(emu, tmp_path, monkeypatch)
+        client = get_client("prod", connector=connector)
+        assert [e.display_name for e in client.list_experiments().experiments] == ["reached"]
+        if options.get("approval_screen"):
+            assert emu.counts["POST /dex/approval"] == 1
+        if options.get("connectors"):
+            assert emu.counts[f"POST /dex/auth/{connector}/login"] == 1
+
+
+def test_ca_bundle_wins_over_the_environment_on_both_hops(
+    stored_password: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unrelated = tmp_path / "unrelated-ca.pem"
+    with Emulator(door="none", tls=True) as other:
+        assert other.ca_path is not None
+        unrelated.write_bytes(other.ca_path.read_bytes())
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(unrelated))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(unrelated))
+    with Emulator.for_release("1.11", tls=True) as emu:
+        emu.add_experiment("over-tls", namespace=NAMESPACE)
+        dex_profile(emu, tmp_path, monkeypatch)
+        client = get_client("prod", ca_bundle=str(emu.ca_path))
+        assert [e.display_name for e in client.list_experiments().experiments] == ["over-tls"]
