@@ -34,7 +34,7 @@ from kfp_server_api.exceptions import ApiException
 from .auth import Authenticator
 from .errors import ConnectionFailedError, SessionError
 from .resolution import ResolvedProfile
-from .transport import proxy_for, tls_trust
+from .transport import describe_failure, proxy_for, tls_trust
 
 log = logging.getLogger("kfp_profiles.client")
 
@@ -50,46 +50,6 @@ class _SessionGone(Exception):
         self.status = status
         self.why = why
         self.original = original
-
-
-def _connection_cause(exc: BaseException) -> tuple[str, str]:
-    """(cause, fix) for a transport failure, from urllib3's exception chain."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, urllib3.exceptions.MaxRetryError) and seen.reason is not None:
-            seen = seen.reason
-            continue
-        if isinstance(seen, urllib3.exceptions.NameResolutionError):
-            return "the name does not resolve (DNS)", "Check `host` in the profile."
-        # NewConnectionError subclasses ConnectTimeoutError: test it first.
-        if isinstance(seen, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError)):
-            return (
-                "the connection was refused",
-                "Is the server (or the port-forward) running at that address?",
-            )
-        if isinstance(seen, urllib3.exceptions.ConnectTimeoutError):
-            return "the connection timed out", "Check the host, the network or `timeout`."
-        if isinstance(seen, urllib3.exceptions.ReadTimeoutError):
-            return (
-                "no answer within the timeout",
-                "The server accepted the connection but did not answer; check it, "
-                "or raise `timeout` in the profile.",
-            )
-        if isinstance(seen, urllib3.exceptions.SSLError):
-            return (
-                f"TLS failed ({_first_line(seen)})",
-                "Set `ca_bundle` to the CA that signed the server's certificate "
-                "(or `verify_tls = false` for a test cluster).",
-            )
-        if isinstance(seen, urllib3.exceptions.ProtocolError):
-            return f"the connection broke ({_first_line(seen)})", "Try again; check the server."
-        seen = seen.__cause__ or seen.__context__
-    return f"{type(exc).__name__}", "Check the host and the network."
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[-1][:160] if text else type(exc).__name__
 
 
 class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hints
@@ -203,14 +163,14 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
                 response = send(method, url, *args, **kwargs)
             except ApiException as exc:
                 if exc.status == 0 and str(exc.reason).startswith("SSLError"):
-                    cause, fix = ("TLS failed", _connection_cause(exc)[1])
-                    raise self._unreachable(url, f"{cause} ({_first_line(exc)})", fix) from None
+                    # The SDK turns urllib3's SSLError into this ApiException.
+                    raise self._unreachable(url, exc) from None
                 why = _why_login_page(exc.status, exc.headers, exc.body)
                 if why:
                     raise _SessionGone(exc.status, why, exc) from None
                 raise
             except urllib3.exceptions.HTTPError as exc:
-                raise self._unreachable(url, *_connection_cause(exc)) from None
+                raise self._unreachable(url, exc) from None
             why = _why_login_page(response.status, response.getheaders(), None)
             if why:
                 raise _SessionGone(response.status, why)
@@ -250,8 +210,10 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
         rest.request = bounded_request
         api_client.call_api = renewing_call
 
-    def _unreachable(self, url: str, cause: str, fix: str) -> ConnectionFailedError:
+    def _unreachable(self, url: str, exc: BaseException) -> ConnectionFailedError:
         parts = urlsplit(url)
+        profile = self.profile.profile
+        cause, fix = describe_failure(exc, profile.timeout, profile.ca_bundle)
         return ConnectionFailedError(
             host=f"{parts.scheme}://{parts.netloc}",
             profile=self.profile.name,

@@ -41,3 +41,84 @@ def proxy_for(url: str, proxy: str | None) -> str | None:
     if bypass(parts.hostname or ""):
         return None
     return urllib.request.getproxies_environment().get(parts.scheme) or None
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """The exception and every one it wraps (cause, context, args, urllib3's ``reason``)."""
+    found: list[BaseException] = []
+    pending: list[object] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        pending.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        pending.extend(current.args)
+    return found
+
+
+_DNS_MARKERS = (
+    "NameResolutionError",
+    "Name or service not known",
+    "nodename nor servname",
+    "getaddrinfo failed",
+    "Temporary failure in name resolution",
+    "No address associated",
+)
+
+
+def describe_failure(exc: BaseException, timeout: float, ca_bundle: str | None) -> tuple[str, str]:
+    """(cause, fix) for a request that never got an answer, on either hop.
+
+    The login (requests) and the API calls (urllib3 under kfp) wrap the same
+    urllib3 errors, so one reading of the chain gives both the same sentence.
+    """
+    from urllib3 import exceptions as urllib3_errors
+
+    chain = _exception_chain(exc)
+    text = " | ".join(f"{type(e).__name__}: {e}" for e in chain)
+
+    def seen(*kinds: type[BaseException]) -> bool:
+        return any(isinstance(e, kinds) for e in chain)
+
+    if "CA certificate bundle" in text:
+        return (
+            f"the CA bundle {ca_bundle} cannot be read",
+            "Point `ca_bundle` at an existing PEM file.",
+        )
+    if seen(urllib3_errors.ProxyError):
+        return (
+            "the proxy refused or failed the connection",
+            "Check the profile's `proxy`, or HTTPS_PROXY / HTTP_PROXY / NO_PROXY.",
+        )
+    if seen(urllib3_errors.SSLError) or "SSLError" in text or "CERTIFICATE_VERIFY" in text:
+        return (
+            "TLS failed: the server's TLS certificate could not be verified",
+            "Set `ca_bundle` to the CA that signed the server's certificate "
+            "(or `verify_tls = false` for a test cluster).",
+        )
+    if seen(urllib3_errors.NameResolutionError) or any(m in text for m in _DNS_MARKERS):
+        return (
+            "the host name does not resolve (DNS)",
+            "Check the spelling of `host`, or the DNS or VPN you need to reach it.",
+        )
+    # NewConnectionError subclasses ConnectTimeoutError: test it first.
+    if seen(urllib3_errors.NewConnectionError, ConnectionRefusedError) or "refused" in text:
+        return (
+            "the connection was refused",
+            "Nothing listens there: check the host and port, or start the port-forward.",
+        )
+    if seen(urllib3_errors.ConnectTimeoutError):
+        return (
+            f"no connection within {timeout:g} s",
+            "Check that the host and port are right and reachable, or raise `timeout`.",
+        )
+    if seen(urllib3_errors.ReadTimeoutError, TimeoutError):
+        return (
+            f"no answer within {timeout:g} s",
+            "The server accepted the connection but sent no answer within the timeout: "
+            "check it, or raise `timeout` in the profile.",
+        )
+    if seen(urllib3_errors.ProtocolError):
+        return "the connection broke mid-answer", "Try again, and check the server."
+    return f"the connection failed ({type(exc).__name__})", "Check the host and the network."

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import ConnectionFailedError, TooManyRedirectsError
-from ..transport import proxy_for, tls_trust
+from ..transport import describe_failure, proxy_for, tls_trust
 from .dex_flow import (
     DexLoginSettings,
     HttpRequest,
@@ -146,70 +146,11 @@ def connection_failed(
     exc: Exception, url: str, settings: DexLoginSettings
 ) -> ConnectionFailedError:
     """A typed error naming the host and the cause, without the URL's query."""
-    import requests
-
     parts = urlsplit(url)
-    host = f"{parts.scheme}://{parts.netloc}"
-    timeout = f"{settings.timeout:g} s"
-    cause, fix = "the connection failed", "Check the host URL and the network."
-    text = _exception_text(exc)
-    if "CA certificate bundle" in text:
-        cause = f"the CA bundle {settings.ca_bundle} cannot be read"
-        fix = "Point `ca_bundle` at an existing PEM file."
-    elif isinstance(exc, requests.exceptions.SSLError):
-        cause = "the TLS certificate could not be verified"
-        fix = (
-            "Set `ca_bundle` to the CA that signed the gateway's certificate "
-            "(or `verify_tls = false` for a test cluster)."
-        )
-    elif isinstance(exc, requests.exceptions.ProxyError):
-        cause = "the proxy refused or failed the connection"
-        fix = "Check the profile's `proxy` or HTTPS_PROXY/HTTP_PROXY/NO_PROXY."
-    elif isinstance(exc, requests.exceptions.ConnectTimeout):
-        cause = f"no connection within {timeout}"
-        fix = "Check that the host and port are right and reachable, or raise `timeout`."
-    elif isinstance(exc, requests.exceptions.ReadTimeout):
-        cause = f"no answer within {timeout}"
-        fix = "The server accepted the connection but did not answer; raise `timeout` or retry."
-    elif any(marker in text for marker in _DNS_MARKERS):
-        cause = "the host name does not resolve (DNS)"
-        fix = "Check the spelling of `host`, or the DNS/VPN you need to reach it."
-    elif "refused" in text:
-        cause = "the connection was refused"
-        fix = (
-            "Nothing listens there: check the port, or start the port-forward "
-            "to the istio-ingressgateway."
-        )
-    return ConnectionFailedError(profile=settings.profile, host=host, cause=cause, fix=fix)
-
-
-_DNS_MARKERS = (
-    "NameResolutionError",
-    "Name or service not known",
-    "nodename nor servname",
-    "getaddrinfo failed",
-    "Temporary failure in name resolution",
-    "No address associated",
-)
-
-
-def _exception_text(exc: BaseException) -> str:
-    """Every message in the exception's chain, for classification only (never shown)."""
-    texts: list[str] = []
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [exc]
-    while pending:
-        current = pending.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        texts.append(f"{type(current).__name__}: {current}")
-        pending.extend([current.__cause__, current.__context__])
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        reason = getattr(current, "reason", None)
-        if isinstance(reason, BaseException):
-            pending.append(reason)
-    return " | ".join(texts)
+    cause, fix = describe_failure(exc, settings.timeout, settings.ca_bundle)
+    return ConnectionFailedError(
+        profile=settings.profile, host=f"{parts.scheme}://{parts.netloc}", cause=cause, fix=fix
+    )
 
 
 class _RedactQueryFilter(logging.Filter):
