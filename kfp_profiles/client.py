@@ -18,31 +18,15 @@ if TYPE_CHECKING:
     import kfp
 
 
-_FORWARD_FIELDS = (
-    "k8s_namespace",
-    "service",
-    "local_port",
-    "remote_port",
-    "kube_context",
-    "kubectl",
-)
-
-
 def base_url_for(resolved: ResolvedProfile) -> str:
     """Where the client connects: the host, or a managed port-forward's local URL."""
     profile = resolved.profile
     managed = resolved.kind == "standalone-port-forward" and getattr(profile, "manage", False)
     # A host set by hand (or KFP_HOST) means someone else serves it: no forward.
     if managed and resolved.sources.get("host", "default") == "default":
-        from .portforward import PortForwardSpec, ensure_forward
+        from .portforward import ensure_forward, spec_for
 
-        values = profile.model_dump()
-        spec = PortForwardSpec(
-            profile=resolved.name,
-            **{key: values[key] for key in _FORWARD_FIELDS},
-            timeout=profile.timeout,
-        )
-        url: str = ensure_forward(spec)
+        url: str = ensure_forward(spec_for(resolved))
         return url
     return resolved.host
 

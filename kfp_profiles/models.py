@@ -52,6 +52,8 @@ class ProfileBase(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    #: Narrowed to one literal by each kind; declared here so code can read it on any profile.
+    kind: str = Field(description="Kind of profile.")
     host: str | None = Field(
         default=None,
         description="URL of the KFP API; wins over the kind's default.",
@@ -78,6 +80,10 @@ class ProfileBase(BaseModel):
     )
     description: str | None = Field(default=None, description="Free text shown by `list`.")
 
+    def default_host(self) -> str:
+        """The kind's host when the profile sets none (the KFP guide's defaults)."""
+        raise NotImplementedError
+
     @field_validator("host", "ui_host", "proxy")
     @classmethod
     def _urls(cls, value: str | None, info: Any) -> str | None:
@@ -89,6 +95,11 @@ class StandaloneInCluster(ProfileBase):
 
     kind: Literal["standalone-in-cluster"] = Field(description="Kind of profile.")
     k8s_namespace: str = Field(default="kubeflow", description="Namespace where KFP runs.")
+
+    def default_host(self) -> str:
+        # Resolves from any namespace; the guide's http://ml-pipeline-ui:80 is the same
+        # service seen from its own.
+        return f"http://ml-pipeline-ui.{self.k8s_namespace}"
 
 
 class StandalonePortForward(ProfileBase):
@@ -110,6 +121,9 @@ class StandalonePortForward(ProfileBase):
         description="Start the forward when the local port does not answer as KFP.",
     )
 
+    def default_host(self) -> str:
+        return f"http://localhost:{self.local_port}"
+
 
 class PlatformInCluster(ProfileBase):
     """Code in a pod of a multi-user Kubeflow Platform, with a projected token."""
@@ -119,6 +133,9 @@ class PlatformInCluster(ProfileBase):
         default=DEFAULT_TOKEN_PATH,
         description="Projected ServiceAccount token (audience pipelines.kubeflow.org).",
     )
+
+    def default_host(self) -> str:
+        return "http://ml-pipeline-ui.kubeflow.svc.cluster.local"
 
 
 class PlatformDex(ProfileBase):
@@ -133,6 +150,9 @@ class PlatformDex(ProfileBase):
     )
     username: str = Field(description="Dex login, e.g. user@example.com.")
     connector: str = Field(default="local", description="Dex connector id: local, ldap, ...")
+
+    def default_host(self) -> str:
+        return self.host  # required: there is no default gateway
 
 
 Profile = Annotated[

@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any, Literal, TextIO
+from typing import IO, TYPE_CHECKING, Any, Literal, TextIO
 
 from .errors import (
     KubeContextNotFoundError,
@@ -49,6 +49,9 @@ from .errors import (
     ServiceNotFoundError,
     ServicePortNotFoundError,
 )
+
+if TYPE_CHECKING:
+    from .resolution import ResolvedProfile
 
 __all__ = [
     "PortForward",
@@ -92,6 +95,21 @@ class PortForwardSpec:
     kube_context: str | None = None
     kubectl: str = "kubectl"  # a name on PATH or a path
     timeout: float = 30.0  # bound on becoming ready
+
+
+def spec_for(resolved: ResolvedProfile) -> PortForwardSpec:
+    """The forward a resolved ``standalone-port-forward`` profile asks for."""
+    profile: Any = resolved.profile
+    return PortForwardSpec(
+        profile=resolved.name,
+        k8s_namespace=profile.k8s_namespace,
+        service=profile.service,
+        local_port=profile.local_port,
+        remote_port=profile.remote_port,
+        kube_context=profile.kube_context,
+        kubectl=profile.kubectl,
+        timeout=profile.timeout,
+    )
 
 
 def kubectl_command(spec: PortForwardSpec) -> list[str]:

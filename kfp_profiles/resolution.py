@@ -66,7 +66,7 @@ class ResolvedProfile:
 
     @property
     def kind(self) -> str:
-        return self.profile.kind  # type: ignore[attr-defined, no-any-return]
+        return self.profile.kind
 
     @property
     def host(self) -> str:
@@ -195,15 +195,6 @@ def _dex_api_url(host: str) -> str:
     return host.rstrip("/")
 
 
-def _default_host(profile: ProfileBase, values: Mapping[str, Any]) -> str:
-    kind = values["kind"]
-    if kind == "standalone-in-cluster":
-        return f"http://ml-pipeline-ui.{values.get('k8s_namespace', 'kubeflow')}"
-    if kind == "standalone-port-forward":
-        return f"http://localhost:{values.get('local_port', 3000)}"
-    return "http://ml-pipeline-ui.kubeflow.svc.cluster.local"
-
-
 def _pod_namespace() -> str | None:
     try:
         return Path(POD_NAMESPACE_PATH).read_text(encoding="utf-8").strip() or None
@@ -311,11 +302,11 @@ def resolve(
 
     updates: dict[str, Any] = {}
     if profile.host is None:
-        updates["host"] = _default_host(profile, values)
+        updates["host"] = profile.default_host()
         sources["host"] = "default"
-    if profile.kind == "platform-dex":  # type: ignore[attr-defined]
+    if profile.kind == "platform-dex":
         updates["host"] = _dex_api_url(updates.get("host") or profile.host or "")
-    if profile.kind == "platform-in-cluster" and profile.namespace is None:  # type: ignore[attr-defined]
+    if profile.kind == "platform-in-cluster" and profile.namespace is None:
         pod_namespace = _pod_namespace()
         if pod_namespace:
             updates["namespace"] = pod_namespace

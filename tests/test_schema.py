@@ -48,7 +48,7 @@ def test_example_file_is_valid_and_points_at_the_schema() -> None:
     assert text.startswith("#:schema ../schemas/profiles.schema.json")
     document = tomllib.loads(text)
     kinds = {
-        validate_profile(name, table, str(example)).kind  # type: ignore[attr-defined]
+        validate_profile(name, table, str(example)).kind
         for name, table in document["profiles"].items()
     }
     assert len(kinds) == 4

@@ -103,7 +103,7 @@ def _each_printed(findings: Iterable[Finding]) -> Iterator[Finding]:
 @profile_argument()
 def port_forward(name: str) -> None:
     """Run the kubectl port-forward of profile NAME in the foreground (Ctrl-C stops it)."""
-    from ..portforward import PortForwardSpec, run_foreground
+    from ..portforward import run_foreground, spec_for
     from ..resolution import resolve as resolve_profile
 
     resolved = resolve_profile(name)
@@ -112,17 +112,7 @@ def port_forward(name: str) -> None:
             f"Profile '{resolved.name}' is of kind '{resolved.kind}': only "
             f"standalone-port-forward profiles have a port-forward."
         )
-    values = resolved.profile.model_dump()
-    spec = PortForwardSpec(
-        profile=resolved.name,
-        k8s_namespace=values["k8s_namespace"],
-        service=values["service"],
-        local_port=values["local_port"],
-        remote_port=values["remote_port"],
-        kube_context=values["kube_context"],
-        kubectl=values["kubectl"],
-        timeout=values["timeout"],
-    )
+    spec = spec_for(resolved)
     status = run_foreground(spec)
     if status:
         raise click.exceptions.Exit(status)

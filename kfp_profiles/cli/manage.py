@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from ..errors import ConfigError, KfpProfilesError, ProfilesFileNotFoundError
-from ..models import MODELS, ProfileBase
+from ..models import MODELS
 from ._common import (
     PROG,
     person_at_terminal,
@@ -204,23 +204,6 @@ add.params.extend(FIELD_OPTIONS.values())
 # --- list ----------------------------------------------------------------------------------
 
 
-def _shown_host(profile: ProfileBase) -> str:
-    """The host a profile talks to, as `list` shows it (the kind's default when unset).
-
-    Display only: it imports nothing more (resolution would bring pydantic-settings'
-    neighbours into the fastest command); `show` gives the resolved value.
-    """
-    if profile.host:
-        return profile.host
-    values = profile.model_dump()
-    kind = values["kind"]
-    if kind == "standalone-port-forward":
-        return f"http://localhost:{values['local_port']}"
-    if kind == "standalone-in-cluster":
-        return f"http://ml-pipeline-ui.{values['k8s_namespace']}"
-    return "http://ml-pipeline-ui.kubeflow.svc.cluster.local"
-
-
 @click.command(name="list")
 def list_profiles() -> None:
     """List every profile: kind, host, namespace; * marks the default.
@@ -250,7 +233,13 @@ def list_profiles() -> None:
         except ConfigError as exc:
             broken.append((mark, name, str(exc)))
             continue
-        row = [mark, name, str(profile.kind), _shown_host(profile), profile.namespace or "-"]  # type: ignore[attr-defined]
+        row = [
+            mark,
+            name,
+            str(profile.kind),
+            profile.host or profile.default_host(),
+            profile.namespace or "-",
+        ]
         rows.append(row + ([str(entry.file)] if several_files else []))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
