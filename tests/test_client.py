@@ -52,6 +52,24 @@ def use_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> Path
     return path
 
 
+def use_pod_profile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emu: Emulator, token: Path | None = None
+) -> None:
+    """Profile `pod`: platform-in-cluster against ``emu``, token at ``token`` when given."""
+    token_line = f'token_path = "{token}"' if token else ""
+    use_file(
+        monkeypatch,
+        tmp_path,
+        f"""
+        [profiles.pod]
+        kind = "platform-in-cluster"
+        host = "{emu.api_url}"
+        namespace = "{NAMESPACE}"
+        {token_line}
+        """,
+    )
+
+
 def names(client: Any) -> list[str]:
     response = client.list_experiments()
     return sorted(e.display_name for e in (response.experiments or []))
@@ -101,17 +119,7 @@ def test_platform_in_cluster_sends_token_and_namespace(
 ) -> None:
     token = tmp_path / "token"
     token.write_text(SA_TOKEN + "\n")
-    use_file(
-        monkeypatch,
-        tmp_path,
-        f"""
-        [profiles.pod]
-        kind = "platform-in-cluster"
-        host = "{in_cluster_platform.api_url}"
-        namespace = "{NAMESPACE}"
-        token_path = "{token}"
-    """,
-    )
+    use_pod_profile(monkeypatch, tmp_path, in_cluster_platform, token)
     client = get_client("pod")
     assert names(client) == ["team-experiment"]
     sent = last_api_request(in_cluster_platform)
@@ -125,16 +133,7 @@ def test_platform_in_cluster_token_path_from_sdk_variable(
     token = tmp_path / "mounted" / "token"
     token.parent.mkdir()
     token.write_text(SA_TOKEN)
-    use_file(
-        monkeypatch,
-        tmp_path,
-        f"""
-        [profiles.pod]
-        kind = "platform-in-cluster"
-        host = "{in_cluster_platform.api_url}"
-        namespace = "{NAMESPACE}"
-    """,
-    )
+    use_pod_profile(monkeypatch, tmp_path, in_cluster_platform)
     monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", str(token))
     assert names(get_client("pod")) == ["team-experiment"]
 
@@ -152,17 +151,7 @@ def test_token_rotation_by_kubelet_symlink_swap(
         (folder / "token").write_text(token)
     (volume / "..data").symlink_to(first.name)
     (volume / "token").symlink_to("..data/token")
-    use_file(
-        monkeypatch,
-        tmp_path,
-        f"""
-        [profiles.pod]
-        kind = "platform-in-cluster"
-        host = "{in_cluster_platform.api_url}"
-        namespace = "{NAMESPACE}"
-        token_path = "{volume / "token"}"
-    """,
-    )
+    use_pod_profile(monkeypatch, tmp_path, in_cluster_platform, volume / "token")
     client = get_client("pod")
     client.list_experiments()
     assert last_api_request(in_cluster_platform).headers["Authorization"] == f"Bearer {SA_TOKEN}"
@@ -262,17 +251,7 @@ def test_context_json_is_neither_read_nor_written(
     monkeypatch.setattr(kfp.Client, "_LOCAL_KFP_CONTEXT", str(context))
     token = tmp_path / "token"
     token.write_text(SA_TOKEN)
-    use_file(
-        monkeypatch,
-        tmp_path,
-        f"""
-        [profiles.pod]
-        kind = "platform-in-cluster"
-        host = "{in_cluster_platform.api_url}"
-        namespace = "{NAMESPACE}"
-        token_path = "{token}"
-    """,
-    )
+    use_pod_profile(monkeypatch, tmp_path, in_cluster_platform, token)
     client = get_client("pod")
     assert names(client) == ["team-experiment"]
     client.create_experiment("made-here")

@@ -151,6 +151,17 @@ def raw(
         connection.close()
 
 
+def post_form(emu: Emulator, target: str, body: str) -> Raw:
+    """POST a url-encoded form, as a browser submits Dex's pages."""
+    return raw(
+        emu,
+        "POST",
+        target,
+        body=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
 def port_of(url: str) -> int:
     port = urlsplit(url).port
     assert port is not None
@@ -183,13 +194,7 @@ def oauth2_proxy_login(emu: Emulator, rd: str = "/pipeline") -> Raw:
     start = raw(emu, "GET", f"/oauth2/start?rd={rd}")
     csrf = cookie_value(start.set_cookies["oauth2_proxy_kubeflow_csrf"])
     connector = raw(emu, "GET", start.location.replace("/dex/auth?", "/dex/auth/local?"))
-    password = raw(
-        emu,
-        "POST",
-        connector.location,
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        body=f"login={USER}&password={PASSWORD}".encode(),
-    )
+    password = post_form(emu, connector.location, f"login={USER}&password={PASSWORD}")
     assert password.status == 303, password.body
     return raw(
         emu, "GET", password.location, headers={"Cookie": f"oauth2_proxy_kubeflow_csrf={csrf}"}
@@ -670,21 +675,11 @@ def test_first_config_makes_dex_show_the_approval_page() -> None:
         start = raw(emu, "GET", "/pipeline/")
         csrf = start.set_cookies["oauth2_proxy_kubeflow_csrf"].split(";")[0]
         form_url = raw(emu, "GET", raw(emu, "GET", start.location).location).location
-        password = raw(
-            emu,
-            "POST",
-            form_url,
-            body=f"login={USER}&password={PASSWORD}".encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        password = post_form(emu, form_url, f"login={USER}&password={PASSWORD}")
         page = raw(emu, "GET", password.location)
         approve, reject = parse_page(page.body.decode()).forms
-        approved = raw(
-            emu,
-            "POST",
-            password.location,
-            body=b"req=" + approve.fields["req"].encode() + b"&approval=approve",
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        approved = post_form(
+            emu, password.location, f"req={approve.fields['req']}&approval=approve"
         )
         callback = raw(emu, "GET", approved.location, headers={"Cookie": csrf})
     assert password.status == 303
@@ -702,13 +697,7 @@ def test_approval_screen_can_be_switched_off() -> None:
     with Emulator(door="oauth2-proxy-first", approval_screen=False) as emu:
         start = raw(emu, "GET", "/pipeline/")
         form_url = raw(emu, "GET", raw(emu, "GET", start.location).location).location
-        password = raw(
-            emu,
-            "POST",
-            form_url,
-            body=f"login={USER}&password={PASSWORD}".encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        password = post_form(emu, form_url, f"login={USER}&password={PASSWORD}")
     assert password.status == 303 and password.location.startswith("/oauth2/callback?code=")
 
 
@@ -735,13 +724,7 @@ def test_authservice_login_goes_through_auto_approval_and_sets_its_session() -> 
         first = raw(emu, "GET", "/pipeline/?ns=1")
         state_cookie = first.set_cookies["oidc_state_csrf"].split(";")[0]
         form_url = raw(emu, "GET", raw(emu, "GET", first.location).location).location
-        password = raw(
-            emu,
-            "POST",
-            form_url,
-            body=f"login={USER}&password={PASSWORD}".encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        password = post_form(emu, form_url, f"login={USER}&password={PASSWORD}")
         approval = raw(emu, "GET", password.location)
         callback = raw(emu, "GET", approval.location, headers={"Cookie": state_cookie})
         session_line = callback.set_cookies["authservice_session"]
@@ -789,20 +772,8 @@ def test_dex_new_paths(version: str) -> None:
         wrong_method = raw(emu, "POST", auth.location, body=b"")
         form = raw(emu, "GET", connector.location)
         body = form.body.decode()
-        bad = raw(
-            emu,
-            "POST",
-            connector.location,
-            body=f"login={USER}&password=wrong".encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        good = raw(
-            emu,
-            "POST",
-            connector.location,
-            body=f"login={USER}&password={PASSWORD}".encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        bad = post_form(emu, connector.location, f"login={USER}&password=wrong")
+        good = post_form(emu, connector.location, f"login={USER}&password={PASSWORD}")
         approval = None if skips_approval_in_login else raw(emu, "GET", good.location)
         all_dex = [r for r in emu.requests if r.path.startswith("/dex/")]
     assert auth.status == 302 and auth.location == f"/dex/auth/local?{DEX_QUERY}"
@@ -828,20 +799,8 @@ def test_dex_old_paths_before_v2_29() -> None:
         query = DEX_QUERY.replace("%2Foauth2%2Fcallback", "%2Fauthservice%2Foidc%2Fcallback")
         auth = raw(emu, "GET", f"/dex/auth?{query}")
         form = raw(emu, "GET", auth.location)
-        bad = raw(
-            emu,
-            "POST",
-            auth.location,
-            body=f"login={USER}&password=nope".encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        good = raw(
-            emu,
-            "POST",
-            auth.location,
-            body=f"login={USER}&password={PASSWORD}".encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        bad = post_form(emu, auth.location, f"login={USER}&password=nope")
+        good = post_form(emu, auth.location, f"login={USER}&password={PASSWORD}")
         approval = raw(emu, "GET", good.location)
         new_path = raw(emu, "GET", "/dex/auth/local/login?back=&state=x")
     assert auth.status == 302 and re.fullmatch(r"/dex/auth/local\?req=[a-z2-7]{25}", auth.location)
