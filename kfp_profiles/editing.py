@@ -42,13 +42,12 @@ from .errors import (
     ConfigError,
     FileEditError,
     ProfileExistsError,
-    ProfileNotFoundError,
     ProfilesFileExistsError,
     ProfilesFileLockedError,
     ProfilesFileWriteError,
 )
 from .files import ProfilesConfig, check_permissions, load_config, parse_file
-from .models import closest, validate_profile
+from .models import validate_profile
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -595,14 +594,6 @@ def _profiles(data: Mapping[str, Any]) -> dict[str, Any]:
     return dict(profiles) if isinstance(profiles, Mapping) else {}
 
 
-def _not_found(config: ProfilesConfig, name: str) -> ProfileNotFoundError:
-    names = sorted(config.profiles)
-    guess = closest(name, names)
-    hint = f" (did you mean '{guess}'?)" if guess else ""
-    hint += f"; the profiles are {', '.join(names)}" if names else "; there are no profiles yet"
-    return ProfileNotFoundError(profile=name, where=config.describe_files(), hint=hint)
-
-
 def add_profile(
     name: str,
     values: Mapping[str, Any],
@@ -657,13 +648,13 @@ def remove_profile(name: str, *, config: ProfilesConfig | None = None) -> Remove
     config = config if config is not None else load_config()
     entry = config.profiles.get(name)
     if entry is None:
-        raise _not_found(config, name)
+        raise config.profile_not_found(name)
     cleared: list[Path] = []
 
     def change(text: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         profiles = _profiles(data)
         if name not in profiles:
-            raise _not_found(config, name)
+            raise config.profile_not_found(name)
         new_text = remove_profile_text(text, name)
         del profiles[name]
         data["profiles"] = profiles
@@ -686,7 +677,7 @@ def rename_profile(old: str, new: str, *, config: ProfilesConfig | None = None) 
     config = config if config is not None else load_config()
     entry = config.profiles.get(old)
     if entry is None:
-        raise _not_found(config, old)
+        raise config.profile_not_found(old)
     if new in config.profiles:
         raise ProfileExistsError(
             profile=new,
@@ -698,7 +689,7 @@ def rename_profile(old: str, new: str, *, config: ProfilesConfig | None = None) 
     def change(text: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         profiles = _profiles(data)
         if old not in profiles:
-            raise _not_found(config, old)
+            raise config.profile_not_found(old)
         new_text = rename_profile_text(text, old, new)
         profiles[new] = profiles.pop(old)
         data["profiles"] = profiles
@@ -719,7 +710,7 @@ def set_default_profile(name: str, *, config: ProfilesConfig | None = None) -> P
     """Make ``name`` the default, in the first file (whose `default` wins over the others')."""
     config = config if config is not None else load_config()
     if name not in config.profiles:
-        raise _not_found(config, name)
+        raise config.profile_not_found(name)
     path = config.files[0]
     _change_default(path, only_if=None, new=name)
     return path

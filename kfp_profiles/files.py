@@ -19,8 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, ProfilesFileParseError, ProfilesFilePermissionError
-from .models import closest
+from .errors import (
+    ConfigError,
+    ProfileNotFoundError,
+    ProfilesFileNotFoundError,
+    ProfilesFileParseError,
+    ProfilesFilePermissionError,
+)
+from .models import did_you_mean
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,6 +62,21 @@ class ProfilesConfig:
     @property
     def existing_files(self) -> tuple[Path, ...]:
         return tuple(path for path in self.files if path.exists())
+
+    def profile_not_found(self, name: str, why: str = "arg") -> ConfigError:
+        """The error for a name no file defines: the names that exist, the closest one,
+        and where the name came from when it was not an argument (KFP_PROFILE, `default`)."""
+        if not self.existing_files:
+            return ProfilesFileNotFoundError(path=self.describe_files())
+        names = sorted(self.profiles)
+        hint = did_you_mean(name, names)
+        if names:
+            hint += f"; the profiles are {', '.join(names)}"
+        else:
+            hint += "; the file defines no profiles yet: run `kfp-profiles add NAME`"
+        if why != "arg":
+            hint += f" (the name came from {why.removeprefix('env:').removeprefix('file:')})"
+        return ProfileNotFoundError(profile=name, where=self.describe_files(), hint=hint)
 
     def describe_files(self) -> str:
         """The files for a message: one path, or the list."""
@@ -119,8 +140,7 @@ def parse_file(path: Path) -> dict[str, Any]:
 def _check_top_level(path: Path, document: Mapping[str, Any]) -> None:
     for key in document:
         if key not in TOP_LEVEL_KEYS:
-            guess = closest(key, TOP_LEVEL_KEYS)
-            hint = f" (did you mean '{guess}'?)" if guess else ""
+            hint = did_you_mean(key, TOP_LEVEL_KEYS)
             raise ConfigError(
                 f"{path}: unknown top-level key `{key}`{hint}; a profile goes in a "
                 f"[profiles.NAME] table and the file may also set `default` and `version`."

@@ -191,7 +191,8 @@ def closest(word: str, choices: Any) -> str | None:
     return found[0] if found else None
 
 
-def _hint(word: str, choices: Any) -> str:
+def did_you_mean(word: str, choices: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or nothing."""
     guess = closest(word, choices)
     return f" (did you mean '{guess}'?)" if guess else ""
 
@@ -216,7 +217,8 @@ def validate_profile(name: str, data: Mapping[str, Any], source: str) -> Profile
         raise fail(f"`kind` is missing; set it to one of {', '.join(MODELS)}.", "kind")
     if kind not in MODELS:
         raise fail(
-            f"unknown kind {kind!r}{_hint(str(kind), MODELS)}; use one of {', '.join(MODELS)}.",
+            f"unknown kind {kind!r}{did_you_mean(str(kind), MODELS)}; "
+            f"use one of {', '.join(MODELS)}.",
             "kind",
         )
     model = MODELS[kind]
@@ -224,7 +226,7 @@ def validate_profile(name: str, data: Mapping[str, Any], source: str) -> Profile
     for key in data:
         if key not in allowed:
             raise fail(
-                f"unknown field `{key}` for kind '{kind}'{_hint(key, allowed)}; "
+                f"unknown field `{key}` for kind '{kind}'{did_you_mean(key, allowed)}; "
                 f"valid fields are {', '.join(sorted(allowed))}.",
                 key,
             )

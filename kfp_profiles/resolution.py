@@ -25,12 +25,11 @@ from pydantic import SecretStr
 from .errors import (
     KindChangeError,
     NoProfileSelectedError,
-    ProfileNotFoundError,
     ProfilesFileNotFoundError,
     ProfileValidationError,
 )
 from .files import ProfilesConfig, load_config
-from .models import MODELS, POD_NAMESPACE_PATH, ProfileBase, closest, validate_profile
+from .models import MODELS, POD_NAMESPACE_PATH, ProfileBase, did_you_mean, validate_profile
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
@@ -162,21 +161,6 @@ def select_name(config: ProfilesConfig, name: str | None) -> tuple[str, str]:
     raise NoProfileSelectedError(where=config.describe_files(), choices=choices)
 
 
-def _not_found(config: ProfilesConfig, name: str, why: str) -> ProfileNotFoundError:
-    if not config.existing_files:
-        return ProfilesFileNotFoundError(path=config.describe_files())  # type: ignore[return-value]
-    names = sorted(config.profiles)
-    guess = closest(name, names)
-    hint = f" (did you mean '{guess}'?)" if guess else ""
-    if names:
-        hint += f"; the profiles are {', '.join(names)}"
-    else:
-        hint += "; the file defines no profiles yet: run `kfp-profiles add NAME`"
-    if why != "arg":
-        hint += f" (the name came from {why.removeprefix('env:').removeprefix('file:')})"
-    return ProfileNotFoundError(profile=name, where=config.describe_files(), hint=hint)
-
-
 # --- layering -------------------------------------------------------------------------------
 
 
@@ -280,14 +264,13 @@ def resolve(
     chosen, why = select_name(config, name)
     entry = config.profiles.get(chosen)
     if entry is None:
-        raise _not_found(config, chosen, why)
+        raise config.profile_not_found(chosen, why)
     kind = entry.data.get("kind") if isinstance(entry.data, Mapping) else None
     if kind in MODELS:
         allowed = MODELS[kind].model_fields
         for field in overrides:
             if field not in allowed:
-                guess = closest(field, allowed)
-                hint = f" (did you mean '{guess}'?)" if guess else ""
+                hint = did_you_mean(field, allowed)
                 raise ProfileValidationError(
                     profile=chosen,
                     source="the keyword arguments",
