@@ -171,7 +171,8 @@ MODELS: dict[str, type[ProfileBase]] = {
 class ProfilesFile(BaseModel):
     """The whole file: only used to generate the JSON Schema."""
 
-    model_config = ConfigDict(extra="forbid", title="kfp-profiles file")
+    # Built on first use (the schema), not at import: `list` never needs it.
+    model_config = ConfigDict(extra="forbid", title="kfp-profiles file", defer_build=True)
 
     version: Literal[1] | None = Field(default=None, description="File format version.")
     default: str | None = Field(

@@ -187,9 +187,16 @@ def _pod_namespace() -> str | None:
 
 
 def layer_values(
-    name: str, table: Mapping[str, Any], file: Path | None, overrides: Mapping[str, Any]
+    name: str,
+    table: Mapping[str, Any],
+    file: Path | None,
+    overrides: Mapping[str, Any],
+    environment: Any,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Merge argument, environment, file and SDK variables into one table, with sources."""
+    """Merge argument, environment, file and SDK variables into one table, with sources.
+
+    ``environment`` is the read of the variables that are not profile fields.
+    """
     kind = table.get("kind")
     file_source = f"file:{file}" if file else "file"
     values: dict[str, Any] = dict(table)
@@ -197,7 +204,6 @@ def layer_values(
     if kind not in MODELS:  # let the model explain the bad kind
         return values, sources
 
-    environment = _global_settings_class()()
     env_kind = getattr(environment, "kfp_kind", None)
     if env_kind and env_kind != kind:
         raise KindChangeError(profile=name, kind=kind, env_kind=env_kind)
@@ -277,7 +283,8 @@ def resolve(
                     field=field,
                     problem=f"`{field}` is not a field of kind '{kind}'{hint}.",
                 )
-    values, sources = layer_values(chosen, entry.data, entry.file, overrides)
+    environment = _global_settings_class()()  # read once: KFP_KIND, KFP_PASSWORD, SDK variables
+    values, sources = layer_values(chosen, entry.data, entry.file, overrides, environment)
     try:
         profile = validate_profile(chosen, values, str(entry.file))
     except ProfileValidationError as error:
@@ -302,7 +309,7 @@ def resolve(
         secret = password if isinstance(password, SecretStr) else SecretStr(password)
         sources["password"] = "arg"
     else:
-        from_env = _global_settings_class()().kfp_password  # type: ignore[attr-defined]
+        from_env = getattr(environment, "kfp_password", None)
         if from_env is not None:
             secret = from_env
             sources["password"] = f"env:{PASSWORD_ENV}"
