@@ -27,7 +27,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import kfp
-import kfp_server_api
 import urllib3
 from kfp_server_api.exceptions import ApiException
 
@@ -238,4 +237,4 @@ def _why_login_page(status: int, headers: Any, body: Any) -> str | None:
     return None
 
 
-__all__ = ["ProfileClient", "kfp_server_api"]
+__all__ = ["ProfileClient"]
