@@ -164,13 +164,13 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
                 if exc.status == 0 and str(exc.reason).startswith("SSLError"):
                     # The SDK turns urllib3's SSLError into this ApiException.
                     raise self._unreachable(url, exc) from None
-                why = _why_login_page(exc.status, exc.headers, exc.body)
+                why = _why_login_page(exc.status, exc.headers)
                 if why:
                     raise _SessionGone(exc.status, why, exc) from None
                 raise
             except urllib3.exceptions.HTTPError as exc:
                 raise self._unreachable(url, exc) from None
-            why = _why_login_page(response.status, response.getheaders(), None)
+            why = _why_login_page(response.status, response.getheaders())
             if why:
                 raise _SessionGone(response.status, why)
             return response
@@ -221,7 +221,7 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
         )
 
 
-def _why_login_page(status: int, headers: Any, body: Any) -> str | None:
+def _why_login_page(status: int, headers: Any) -> str | None:
     """Why an answer is a front door's, not the API's; None when it is the API's."""
     headers = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
     content_type = headers.get("content-type", "")
