@@ -8,7 +8,6 @@ descriptions here are the single source of the JSON Schema in ``schemas/``.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -50,7 +49,9 @@ def _check_url(value: str | None, field: str) -> str | None:
 class ProfileBase(BaseModel):
     """Fields every kind has."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Each kind builds its validator on first use, not at import: the base is never
+    # validated itself, and a file that uses one kind pays for one.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     #: Narrowed to one literal by each kind; declared here so code can read it on any profile.
     kind: str = Field(description="Kind of profile.")
@@ -188,6 +189,8 @@ def fields_of(kind: str) -> tuple[str, ...]:
 
 def closest(word: str, choices: Any) -> str | None:
     """The choice a typo most likely meant, or None."""
+    import difflib  # only on bad input: `list` of a good file never needs it
+
     found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
 

@@ -325,6 +325,36 @@ def test_commands_that_need_no_client_import_neither_kfp_nor_requests(
         assert not packages & {"pydantic_settings", "keyring"}
 
 
+def test_every_command_of_every_module_is_reachable_by_name() -> None:
+    # The root group imports a module only when one of its commands is asked for, by the
+    # name in COMMAND_MODULES: a command missing there would exist but never run.
+    import importlib
+
+    from kfp_profiles.cli import COMMAND_MODULES
+
+    defined: dict[str, str] = {}
+    for module_name in set(COMMAND_MODULES.values()):
+        module = importlib.import_module(f"kfp_profiles.cli.{module_name}")
+        defined.update({command.name or "": module_name for command in module.COMMANDS})
+    assert defined == COMMAND_MODULES
+
+
+def test_list_loads_only_the_module_of_its_own_commands(profiles_path: Path) -> None:
+    write_profiles(profiles_path, '[profiles.dev]\nkind = "standalone-port-forward"\n')
+    # sys.modules, not -X importtime: importlib.import_module is not reported by the latter.
+    code = (
+        "import sys; from kfp_profiles.cli import run; status = run(['list']); "
+        "print(status, sorted(m for m in sys.modules if m.startswith('kfp_profiles.cli.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "dev" in done.stdout
+    assert (
+        done.stdout.splitlines()[-1] == "0 ['kfp_profiles.cli._common', 'kfp_profiles.cli.manage']"
+    )
+
+
 # --- shell completion ----------------------------------------------------------------------
 
 

@@ -37,15 +37,14 @@ to your shell's startup file::
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-import traceback
 from typing import NoReturn
 
 import click
 
 from ..errors import KfpProfilesError
-from . import credentials, diagnose, manage, manifest
 from ._common import PROG, CliState, error_line, install_log_handler
 
 #: Exit status of an unexpected error, and of Ctrl-C.
@@ -60,7 +59,36 @@ _EPILOG = (
 )
 
 
+#: Command -> the module of this package that defines it. A module is imported only
+#: when one of its commands runs (or ``--help`` lists them all), so ``list`` does not
+#: pay for the import of ``check``, ``secret`` or ``manifest``.
+COMMAND_MODULES = {
+    **dict.fromkeys(
+        ("init", "add", "list", "show", "remove", "rename", "use", "env", "schema"), "manage"
+    ),
+    **dict.fromkeys(("secret", "login", "logout"), "credentials"),
+    **dict.fromkeys(("check", "doctor", "port-forward"), "diagnose"),
+    "manifest": "manifest",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands are imported on first use, from ``COMMAND_MODULES``."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMAND_MODULES.get(cmd_name)
+        if module_name is not None and cmd_name not in self.commands:
+            module = importlib.import_module(f"{__name__}.{module_name}")
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return self.commands.get(cmd_name)
+
+
 @click.group(
+    cls=LazyGroup,
     name=PROG,
     epilog=_EPILOG,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -82,11 +110,6 @@ def cli(file: str | None, debug: bool) -> None:
     install_log_handler(debug)
     if file:
         os.environ["KFP_PROFILES_FILE"] = file
-
-
-for _module in (manage, credentials, diagnose, manifest):
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -114,12 +137,12 @@ def run(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KfpProfilesError as exc:
         if CliState.debug:
-            traceback.print_exc()
+            _print_traceback()
         click.echo(error_line(str(exc)), err=True)
         return exc.exit_code
     except Exception as exc:
         if CliState.debug:
-            traceback.print_exc()
+            _print_traceback()
         first = str(exc).strip().splitlines()
         detail = f": {first[0]}" if first else ""
         click.echo(
@@ -133,9 +156,15 @@ def run(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
+def _print_traceback() -> None:
+    import traceback  # only with --debug: not worth its import time on every run
+
+    traceback.print_exc()
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
     """The ``kfp-profiles`` console script."""
     sys.exit(run(argv))
 
 
-__all__ = ["cli", "main", "run"]
+__all__ = ["COMMAND_MODULES", "cli", "main", "run"]

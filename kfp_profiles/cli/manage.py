@@ -6,9 +6,7 @@ pydantic-settings (it validates every profile with the plain models).
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
 import types
 import typing
 from typing import Any
@@ -242,12 +240,15 @@ def list_profiles() -> None:
         ]
         rows.append(row + ([str(entry.file)] if several_files else []))
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
-    for mark, name, message in broken:
-        click.echo(f"{mark.ljust(widths[0])}  {name.ljust(widths[1])}  broken: {message}")
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    ]
+    lines += [
+        f"{mark.ljust(widths[0])}  {name.ljust(widths[1])}  broken: {message}"
+        for mark, name, message in broken
+    ]
+    click.echo("\n".join(lines))  # one write: hundreds of echo calls cost more than the table
     if config.default and config.default not in config.profiles:
         warn(f"the default '{config.default}' (in {config.default_file}) is not a profile.")
     selected = os.environ.get("KFP_PROFILE")
@@ -298,6 +299,8 @@ def show(name: str | None, sources: bool, as_json: bool) -> None:
             "values": {field: value for field, value, _ in rows},
             "sources": {field: source for field, _, source in rows},
         }
+        import json
+
         click.echo(json.dumps(document, indent=2))
         return
     table = [("profile", resolved.name, selected_by), *rows]
@@ -421,10 +424,12 @@ def env(name: str) -> None:
 
     Use: eval "$(kfp-profiles env NAME)".
     """
+    from shlex import quote
+
     from ..resolution import resolve
 
     resolved = resolve(name)
-    lines = [f"export KFP_PROFILE={shlex.quote(resolved.name)}"]
+    lines = [f"export KFP_PROFILE={quote(resolved.name)}"]
     kind = resolved.kind
     profile = resolved.profile
     endpoint: str | None = resolved.host
@@ -445,16 +450,18 @@ def env(name: str) -> None:
         else:
             lines.append(f"# the endpoint answers while `{PROG} port-forward {resolved.name}` runs")
     if endpoint:
-        lines.append(f"export KF_PIPELINES_ENDPOINT={shlex.quote(endpoint)}")
+        lines.append(f"export KF_PIPELINES_ENDPOINT={quote(endpoint)}")
     if kind == "platform-in-cluster":
         token_path = str(getattr(profile, "token_path"))  # noqa: B009
-        lines.append(f"export KF_PIPELINES_SA_TOKEN_PATH={shlex.quote(token_path)}")
+        lines.append(f"export KF_PIPELINES_SA_TOKEN_PATH={quote(token_path)}")
     click.echo("\n".join(lines))
 
 
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of the profiles file (for editors' `#:schema` line)."""
+    import json
+
     from ..models import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
