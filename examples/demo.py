@@ -3,9 +3,14 @@
 It starts three emulated clusters on loopback (a Kubeflow 1.11 Platform behind
 oauth2-proxy and Dex, a Platform seen from inside a pod, and a standalone KFP),
 writes a temporary profiles file with all four kinds, stores the demo password
-in the OS keyring, connects with each profile through the real kfp SDK, then
-forces the Dex session to expire and shows the client renewing it by itself.
-Whatever it stores in the keyring it deletes at the end.
+in a private Secret Service keyring started for the demo, connects with each
+profile through the real kfp SDK, then forces the Dex session to expire and
+shows the client renewing it by itself.
+
+It never uses the user's own keyring or cache folder: its profile is called
+"prod", as theirs may be, and storing or deleting a "prod" password or session
+there would destroy theirs. The private keyring and the temporary folder (where
+the cached sessions go) are removed at the end.
 
 There is no Kubernetes cluster here, so the port-forward profile runs the
 stand-in kubectl of the tests (tests/fakes/kubectl), which forwards for real.
@@ -24,12 +29,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from kfp_profiles import KfpProfilesError, get_client, resolve
+from kfp_profiles.testing import Emulator
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from kfp_profiles import KfpProfilesError, get_client, resolve  # noqa: E402
-from kfp_profiles.testing import Emulator  # noqa: E402
-
 NAMESPACE = "kubeflow-user-example-com"
 DEMO_USER, DEMO_PASSWORD = "user@example.com", "12341234"
 POD_TOKEN = "demo-serviceaccount-token"
@@ -53,33 +56,36 @@ def step(title: str, emu: Emulator | None, action: Callable[[], Any]) -> Any:
 
 @contextlib.contextmanager
 def demo_keyring() -> Iterator[str]:
-    """The OS keyring when it works; else a private Secret Service; else KFP_PASSWORD."""
-    from kfp_profiles import secrets
+    """Keep the password of "prod" in a private Secret Service, or in KFP_PASSWORD.
 
-    try:
-        secrets.keyring_set(secrets.PASSWORD_SERVICE, "kfp-demo-probe", "probe")
-        secrets.keyring_delete(secrets.PASSWORD_SERVICE, "kfp-demo-probe")
-        yield f"the OS keyring ({secrets.backend_name()})"
-        return
-    except KfpProfilesError as problem:
-        reason = str(problem).split(" (", 1)[-1].split(")", 1)[0]
+    Either way the user's own keyring is out of reach of this process and its
+    children, for passwords and cached sessions alike.
+    """
+    from pydantic import SecretStr
+
+    from kfp_profiles import secrets
     from kfp_profiles.testing.keyring import (
         KeyringHarnessError,
         SecretServiceKeyring,
-        use_secret_service_backend,
+        reset_keyring_backend,
     )
 
     try:
         harness = SecretServiceKeyring().start()
     except KeyringHarnessError as exc:
+        # keyring is switched off, so the cached session goes to the file store,
+        # whose folder (XDG_CACHE_HOME) is the demo's temporary one.
+        os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+        reset_keyring_backend()
         os.environ["KFP_PASSWORD"] = DEMO_PASSWORD
-        yield f"KFP_PASSWORD, because no keyring works here ({reason}; {exc})"
+        yield f"KFP_PASSWORD, because no private keyring can start here ({str(exc).rstrip('.')})"
         return
     try:
         harness.apply_env()
-        use_secret_service_backend()
-        yield f"a private Secret Service started for the demo (your keyring: {reason})"
+        secrets.set_password("prod", SecretStr(DEMO_PASSWORD))
+        yield "a private Secret Service started for the demo (never your own keyring)"
     finally:
+        # Puts the environment back and removes the keyring with all it holds.
         harness.stop()
 
 
@@ -140,6 +146,10 @@ def experiments(client: Any) -> str:
 
 def main() -> int:
     warnings.simplefilter("ignore", FutureWarning)
+    # The user's own KFP_PROFILE, KFP_HOST, KFP_PASSWORD... would point the
+    # demo's profiles at their clusters and credentials.
+    for name in [name for name in os.environ if name.startswith(("KFP_", "KF_PIPELINES_"))]:
+        del os.environ[name]
     with contextlib.ExitStack() as stack:
         platform = stack.enter_context(Emulator.for_release("1.11"))
         pod = stack.enter_context(
@@ -155,19 +165,12 @@ def main() -> int:
         standalone.add_experiment("hello-kfp")
 
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kfp-demo-")))
-        cache = folder / "cache"
-        os.environ["XDG_CACHE_HOME"] = str(cache)
+        # Where the file store keeps sessions: the demo's folder, never ~/.cache.
+        os.environ["XDG_CACHE_HOME"] = str(folder / "cache")
         os.environ["KFP_PROFILES_FILE"] = str(write_profiles(folder, platform, pod, standalone))
         say(f"Profiles file: {os.environ['KFP_PROFILES_FILE']}")
 
         where = stack.enter_context(demo_keyring())
-        stack.callback(forget_demo_secrets)
-        from kfp_profiles import secrets
-
-        if "KFP_PASSWORD" not in os.environ:
-            from pydantic import SecretStr
-
-            secrets.set_password("prod", SecretStr(DEMO_PASSWORD))
         say(f"Dex password of profile prod kept in {where}.")
         say()
 
@@ -208,16 +211,8 @@ def main() -> int:
             lambda: subprocess.run([sys.executable, "-c", script], check=True, env=os.environ),
         )
         say()
-        say("Done. The demo's keyring entries are deleted; nothing was written to your home.")
+        say("Done. The demo's keyring and folder are removed; yours were never touched.")
     return 0
-
-
-def forget_demo_secrets() -> None:
-    from kfp_profiles import secrets
-
-    for service in (secrets.PASSWORD_SERVICE, secrets.SESSION_SERVICE):
-        with contextlib.suppress(KfpProfilesError):
-            secrets.keyring_delete(service, "prod")
 
 
 if __name__ == "__main__":

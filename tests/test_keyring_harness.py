@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -272,3 +274,43 @@ def test_plugin_fails_without_the_daemons_under_ci(
     result.assert_outcomes(errors=1)
     assert result.ret != 0
     result.stdout.fnmatch_lines(["*CI=true and the Secret Service keyring cannot start*"])
+
+
+# --- `make demo`, which runs on a developer's machine -------------------------
+
+
+@pytest.mark.keyring
+@pytest.mark.parametrize("private_keyring", [True, False], ids=["private", "no-private"])
+def test_demo_leaves_the_users_keyring_and_cache_alone(
+    keyring_backend: KeyringBackend,
+    secret_service: SecretServiceKeyring,
+    isolated_home: Path,
+    tmp_path: Path,
+    private_keyring: bool,
+) -> None:
+    # The session harness plays the user's own working keyring, with a "prod" of
+    # their own; the demo's profile has the same name.
+    keyring.set_password("kfp-profiles", "prod", "the-users-own-password")
+    keyring.set_password("kfp-profiles-session", "prod", "the-users-own-session")
+    env = dict(os.environ)
+    if not private_keyring:
+        # No daemons on PATH: the demo cannot start its own keyring.
+        (tmp_path / "empty-bin").mkdir()
+        python_bin = str(Path(sys.executable).parent)  # the stand-in kubectl's python3
+        env["PATH"] = os.pathsep.join([str(tmp_path / "empty-bin"), python_bin])
+    demo = Path(__file__).resolve().parents[1] / "examples" / "demo.py"
+
+    result = subprocess.run(
+        [sys.executable, str(demo)], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert keyring.get_password("kfp-profiles", "prod") == "the-users-own-password"
+    assert keyring.get_password("kfp-profiles-session", "prod") == "the-users-own-session"
+    stored = [
+        (attributes["service"], attributes["username"])
+        for service in ("kfp-profiles", "kfp-profiles-session")
+        for attributes in secret_service.item_attributes(service)
+    ]
+    assert stored == [("kfp-profiles", "prod"), ("kfp-profiles-session", "prod")]
+    assert sorted(path.name for path in isolated_home.rglob("*")) == []
