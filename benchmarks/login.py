@@ -45,17 +45,14 @@ from types import ModuleType
 from typing import Any
 from unittest import mock
 
+from pydantic import SecretStr
+
+from kfp_profiles.auth.dex import DexAuth
+from kfp_profiles.auth.dex_flow import DexLoginSettings
+from kfp_profiles.session import FileSessionStore, SessionCache
+from kfp_profiles.testing import Emulator
+
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from pydantic import SecretStr  # noqa: E402
-
-from kfp_profiles.auth.dex import DexAuth  # noqa: E402
-from kfp_profiles.auth.dex_flow import DexLoginSettings  # noqa: E402
-from kfp_profiles.session import FileSessionStore, SessionCache  # noqa: E402
-from kfp_profiles.testing import Emulator  # noqa: E402
-
 GUIDE_PATH = Path(__file__).resolve().parents[2] / "shared/reference/guide_kfp_client_manager.py"
 USERNAME = "user@example.com"
 PASSWORD = "12341234"

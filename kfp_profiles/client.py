@@ -20,10 +20,7 @@ if TYPE_CHECKING:
 
 def base_url_for(resolved: ResolvedProfile) -> str:
     """Where the client connects: the host, or a managed port-forward's local URL."""
-    profile = resolved.profile
-    managed = resolved.kind == "standalone-port-forward" and getattr(profile, "manage", False)
-    # A host set by hand (or KFP_HOST) means someone else serves it: no forward.
-    if managed and resolved.sources.get("host", "default") == "default":
+    if resolved.forward_is_managed:
         from .portforward import ensure_forward, spec_for
 
         url: str = ensure_forward(spec_for(resolved))
@@ -105,7 +102,4 @@ def logout(name: str | None = None) -> bool:
     from .session import SessionCache
 
     chosen, _ = select_name(load_config(), name)
-    cache = SessionCache()
-    had = cache.load(chosen) is not None
-    cache.delete(chosen)
-    return had
+    return SessionCache().delete(chosen)

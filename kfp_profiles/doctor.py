@@ -24,7 +24,6 @@ import base64
 import binascii
 import html
 import json
-import logging
 import os
 import re
 import shutil
@@ -35,13 +34,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from .errors import ConfigError, ConnectionFailedError, KfpProfilesError
 from .models import DEFAULT_TOKEN_PATH, POD_NAMESPACE_PATH
 
 if TYPE_CHECKING:
     from .auth.dex_flow import HttpRequest, HttpResponse
+    from .files import ProfilesConfig
     from .resolution import ResolvedProfile
 
 Status = Literal["ok", "warn", "fail", "info"]
@@ -118,16 +118,16 @@ FingerprintFlow = Generator["HttpRequest", "HttpResponse", FrontDoor]
 
 def fingerprint_flow(url: str) -> FingerprintFlow:
     """Find the door at KFP API URL ``url``, one request at a time (see the module docstring)."""
-    from .auth.dex_flow import HttpRequest
+    from .auth.dex_flow import HttpRequest, oauth2_start_url, query_params
+    from .transport import origin
 
     url = url.rstrip("/")
-    origin = _origin(url)
     target = url + HEALTHZ_PATH
     response = None
     for _ in range(_MAX_HOPS):
         response = yield HttpRequest("GET", target)
         location = response.location
-        if location and not _is_dex_auth(location) and _origin(location) == origin:
+        if location and not _is_dex_auth(location) and origin(location) == origin(url):
             target = location  # e.g. a trailing-slash redirect on the gateway
             continue
         break
@@ -152,7 +152,7 @@ def fingerprint_flow(url: str) -> FingerprintFlow:
 
     location = response.location
     if location and _is_dex_auth(location):
-        redirect_uri = _query(location).get("redirect_uri", "")
+        redirect_uri = query_params(location).get("redirect_uri", "")
         cookies = " ".join(response.header_values("Set-Cookie"))
         if "/authservice/" in redirect_uri or "oidc_state_csrf" in cookies:
             door: DoorName = "oidc-authservice"
@@ -164,8 +164,7 @@ def fingerprint_flow(url: str) -> FingerprintFlow:
         return FrontDoor(url, door, evidence, **dex)
 
     if status in (401, 403):
-        start = f"{origin}/oauth2/start?{urlencode({'rd': urlsplit(url).path or '/'})}"
-        started = yield HttpRequest("GET", start)
+        started = yield HttpRequest("GET", oauth2_start_url(url))
         dex_url = started.location
         if dex_url and _is_dex_auth(dex_url):
             evidence = f"the API path answers {status} and /oauth2/start leads into Dex"
@@ -192,9 +191,9 @@ def _read_dex(
     dex_auth_url: str, door: DoorName
 ) -> Generator[HttpRequest, HttpResponse, dict[str, Any]]:
     """Connectors offered, old paths, and the approval page, from Dex's /auth answer."""
-    from .auth.dex_flow import HttpRequest
+    from .auth.dex_flow import HttpRequest, query_params
 
-    params = _query(dex_auth_url)
+    params = query_params(dex_auth_url)
     if door == "oidc-authservice":
         approval = "auto-approved"  # Kubeflow's Dex config sets skipApprovalScreen
     elif params.get("approval_prompt") == "force" or params.get("prompt") == "consent":
@@ -209,7 +208,7 @@ def _read_dex(
         connector = _connector_of(location)
         if connector:
             connectors.append(connector)
-            query = _query(location)
+            query = query_params(location)
             old_paths = "req" in query and "client_id" not in query
     elif response.status == 200:
         for link in re.findall(r"""href\s*=\s*["']([^"']+)["']""", response.body_text):
@@ -219,15 +218,6 @@ def _read_dex(
     if approval == "shown" and old_paths:
         approval = "auto-approved"
     return {"connectors": tuple(connectors), "approval": approval, "old_dex_paths": old_paths}
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
-
-
-def _query(url: str) -> dict[str, str]:
-    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
 
 
 def _is_dex_auth(url: str) -> bool:
@@ -380,10 +370,12 @@ def _duration(seconds: float) -> str:
 # --- the rest of the machine -----------------------------------------------------------------
 
 
-def check_files() -> list[Finding]:
-    """The profiles files in use: found, permissions, profiles, broken ones, default."""
-    import stat
+def check_files() -> tuple[list[Finding], ProfilesConfig | KfpProfilesError]:
+    """The profiles files in use: found, permissions, profiles, broken ones, default.
 
+    Also returns the loaded profiles (or why they did not load), so that the
+    profile is resolved from what was checked, without reading the files again.
+    """
     from .files import FILE_ENV, check_permissions, load_config, profile_files
     from .models import validate_profile
 
@@ -397,13 +389,13 @@ def check_files() -> list[Finding]:
                 )
             )
             continue
-        mode = stat.S_IMODE(path.stat().st_mode)
         try:
-            check_permissions(path)
+            permissions = check_permissions(path, warn=False)  # reported here, not logged
         except KfpProfilesError as exc:
             findings.append(Finding("file", "fail", str(exc)))
             continue
-        if mode & 0o044:
+        mode = permissions.mode
+        if permissions.readable_by_others:
             findings.append(
                 Finding(
                     "file",
@@ -417,7 +409,7 @@ def check_files() -> list[Finding]:
         config = load_config()
     except KfpProfilesError as exc:
         findings.append(Finding("profiles", "fail", str(exc)))
-        return findings
+        return findings, exc
     broken = 0
     for name, entry in config.profiles.items():
         try:
@@ -439,7 +431,7 @@ def check_files() -> list[Finding]:
             f"{count} profile{'s' if count != 1 else ''}, {broken} broken, {default}",
         )
     )
-    return findings
+    return findings, config
 
 
 def check_keyring() -> Finding:
@@ -458,11 +450,10 @@ def check_keyring() -> Finding:
         backend = secrets.backend_name()
         secrets.keyring_get(secrets.PASSWORD_SERVICE, "kfp-profiles-doctor-probe")
     except KeyringUnavailableError as exc:
-        reason = str(exc.fields.get("reason", exc)).split(". ")[0].rstrip(".")
-        return Finding("keyring", "warn", f"unusable ({reason}): {fix}")
+        return Finding("keyring", "warn", f"unusable ({exc.fields['reason']}): {fix}")
     except Exception as exc:  # a backend failing in a way keyring does not wrap
-        return Finding("keyring", "warn", f"unusable ({type(exc).__name__}: {exc}): {fix}")
-    if backend.startswith(("keyring.backends.null.", "keyring.backends.fail.")):
+        return Finding("keyring", "warn", f"unusable ({secrets.failure_reason(exc)}): {fix}")
+    if secrets.stores_nothing():
         return Finding("keyring", "warn", f"{backend} stores nothing: {fix}")
     return Finding("keyring", "ok", f"{backend} answers")
 
@@ -523,40 +514,33 @@ def check_kubectl(executable: str = "kubectl") -> Finding:
     return Finding("kubectl", "warn", f"{found} {version}; no contexts in the kubeconfig")
 
 
-class _DropPermissionWarnings(logging.Filter):
-    """The doctor reports a world-readable file as a finding; the log line would repeat it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.funcName != "check_permissions"
-
-
 def run_doctor(
     name: str | None, *, host: str | None = None, probe: bool = True
 ) -> Iterator[Finding]:
     """Every finding, in report order; profile-specific ones for ``name`` (or the selected one)."""
-    logger = logging.getLogger("kfp_profiles")
-    quiet = _DropPermissionWarnings()
-    logger.addFilter(quiet)
-    try:
-        yield from _doctor_findings(name, host, probe)
-    finally:
-        logger.removeFilter(quiet)
+    from .resolution import PROFILE_ENV, resolve
 
-
-def _doctor_findings(name: str | None, host: str | None, probe: bool) -> Iterator[Finding]:
-    yield from check_files()
+    file_findings, loaded = check_files()
+    yield from file_findings
     yield check_keyring()
     yield check_in_cluster()
 
     resolved: ResolvedProfile | None = None
-    try:
-        from .resolution import resolve
-
-        resolved = resolve(name)
+    problem: KfpProfilesError | None = None
+    if isinstance(loaded, KfpProfilesError):
+        problem = loaded
+    else:
+        try:
+            resolved = resolve(name, config=loaded)
+        except KfpProfilesError as exc:
+            problem = exc
+    if resolved is not None:
         yield Finding("profile", "ok", f"{resolved.name} ({resolved.kind}) -> {resolved.host}")
-    except KfpProfilesError as exc:
-        status: Status = "fail" if name else "info"
-        yield Finding("profile", status, str(exc))
+    else:
+        # A profile asked for, by argument or KFP_PROFILE, that does not resolve makes
+        # get_client() fail: a failure. With none asked for, nothing selected is a note.
+        status: Status = "fail" if name or os.environ.get(PROFILE_ENV) else "info"
+        yield Finding("profile", status, str(problem))
     yield describe_token(token_path_in_use(resolved))
     kubectl = "kubectl"
     if resolved is not None and resolved.kind == "standalone-port-forward":
@@ -583,7 +567,7 @@ def _doctor_findings(name: str | None, host: str | None, probe: bool) -> Iterato
             door = fingerprint_profile(resolved)
     except ConnectionFailedError as exc:
         cause = f"nothing answers at {url}: {exc.fields.get('cause', exc)}"
-        if resolved is not None and host is None and _forward_is_managed(resolved):
+        if resolved is not None and host is None and resolved.forward_is_managed:
             yield Finding(
                 "front door",
                 "info",
@@ -610,14 +594,6 @@ def _doctor_findings(name: str | None, host: str | None, probe: bool) -> Iterato
         )
 
 
-def _forward_is_managed(resolved: ResolvedProfile) -> bool:
-    return (
-        resolved.kind == "standalone-port-forward"
-        and bool(getattr(resolved.profile, "manage", False))
-        and resolved.sources.get("host", "default") == "default"
-    )
-
-
 # --- check NAME ----------------------------------------------------------------------------
 
 
@@ -630,6 +606,8 @@ class Step:
     seconds: float = 0.0
     detail: str = ""
     error: BaseException | None = field(default=None, repr=False)
+    #: The profile checked: its resolved name once ``resolve`` passed, else the name asked for.
+    profile: str | None = None
 
 
 CHECK_STEPS = ("resolve", "port-forward", "authenticate", "healthz", "list experiments")
@@ -651,7 +629,7 @@ def run_check(name: str | None, *, prompt: bool = False) -> Iterator[Step]:
 
         resolved: ResolvedProfile = state["resolved"]
         state["base_url"] = base_url_for(resolved)
-        if not _forward_is_managed(resolved):
+        if not resolved.forward_is_managed:
             return None
         return f"KFP answers at {state['base_url']}"
 
@@ -711,19 +689,20 @@ def run_check(name: str | None, *, prompt: bool = False) -> Iterator[Step]:
         step = Step(step_name)
         if failed:
             step.detail = "not run"
-            yield step
-            continue
-        started = time.perf_counter()
-        try:
-            detail = runner()
-        except Exception as exc:  # every failure is reported as the step's result
-            step.status, step.error = "fail", exc
-            step.detail = describe_failure(exc)
-            failed = True
         else:
-            step.status = "ok" if detail is not None else "skip"
-            step.detail = detail if detail is not None else _skip_reason(step_name, state)
-        step.seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            try:
+                detail = runner()
+            except Exception as exc:  # every failure is reported as the step's result
+                step.status, step.error = "fail", exc
+                step.detail = describe_failure(exc)
+                failed = True
+            else:
+                step.status = "ok" if detail is not None else "skip"
+                step.detail = detail if detail is not None else _skip_reason(step_name, state)
+            step.seconds = time.perf_counter() - started
+        resolved = state.get("resolved")
+        step.profile = resolved.name if resolved is not None else name
         yield step
 
 

@@ -46,13 +46,18 @@ from .errors import (
     ProfilesFileLockedError,
     ProfilesFileWriteError,
 )
-from .files import ProfilesConfig, check_permissions, load_config, parse_file
+from .files import (
+    BARE_KEY,
+    ProfilesConfig,
+    check_permissions,
+    load_config,
+    not_a_file_error,
+    parse_text,
+    read_file,
+    render_key,
+    tomllib,
+)
 from .models import validate_profile
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 #: A writer that finds this variable set stops between writing the temp file and
 #: the rename, creates the file it names, and waits until that file is deleted:
@@ -64,7 +69,6 @@ FILE_MODE = 0o600
 FOLDER_MODE = 0o700
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]*")
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _NAME_MAX = 128
 
 
@@ -175,7 +179,7 @@ def _parse_header(line: str) -> tuple[tuple[str, ...] | None, bool, int]:
                 return None, array, end
             i = end + 1
         else:
-            found = _BARE_KEY.match(line, i)
+            found = BARE_KEY.match(line, i)
             if not found:
                 return None, array, i
             keys.append(found.group())
@@ -189,11 +193,6 @@ def _parse_header(line: str) -> tuple[tuple[str, ...] | None, bool, int]:
         if line.startswith(closing, i):
             return tuple(keys), array, i + len(closing)
         return None, array, i
-
-
-def render_key(name: str) -> str:
-    """A TOML key for ``name``: bare where TOML allows it, else a basic string."""
-    return name if _BARE_KEY.fullmatch(name) else json.dumps(name)
 
 
 def render_profile(name: str, values: Mapping[str, Any]) -> str:
@@ -482,12 +481,17 @@ def write_atomic(path: Path, content: str | bytes) -> None:
 
 
 def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable, best effort: the rename has already happened, so
+    # a folder that cannot be opened or synced is no reason to report a failed edit.
     if os.name != "posix":
         return
-    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(fd)
-    except OSError:  # some filesystems cannot sync a directory; the rename still happened
+    except OSError:
         pass
     finally:
         os.close(fd)
@@ -510,20 +514,18 @@ def _remove_stale_temp_files(path: Path) -> None:
             leftover.unlink()
 
 
-def read_text(path: Path) -> str | None:
-    """The file's text exactly as stored (line endings kept), or None when it does not exist.
+def read_document(path: Path) -> tuple[str, dict[str, Any]] | None:
+    """The file's text exactly as stored (line endings kept) and its data, or None when
+    there is no file.
 
-    A file others can write is refused; one others can read is warned about.
+    A directory, a file others can write and a broken file (reported with its line
+    and column) are refused, never edited; a file others can read is warned about.
     """
     if not path.exists():
         return None
     check_permissions(path)
-    parse_file(path)  # a broken file is reported with its line and column, never edited
-    try:
-        with open(path, encoding="utf-8", newline="") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise ProfilesFileWriteError(path=path, problem=_os_problem(exc)) from None
+    text = read_file(path)
+    return text, parse_text(path, text)
 
 
 Change = Callable[[str, dict[str, Any]], tuple[str, dict[str, Any]]]
@@ -544,11 +546,11 @@ def edit_file(path: Path, change: Change, *, action: str, profile: str) -> bool:
     ensure_folder(path.parent)
     with locked(path):
         _remove_stale_temp_files(path)
-        text = read_text(path)
-        created = text is None
-        old_text = text or ""
+        found = read_document(path)
+        created = found is None
+        old_text, old_data = found if found is not None else ("", {})
         try:
-            new_text, expected = change(old_text, tomllib.loads(old_text))
+            new_text, expected = change(old_text, old_data)
             if new_text == old_text and not created:
                 return False
             try:
@@ -630,14 +632,14 @@ def add_profile(
         profiles[name] = values
         data["profiles"] = profiles
         if default_here:
-            new_text = set_default_text(new_text, name)
-            data["default"] = name
+            new_text = _retarget_default(new_text, data, name)
         return new_text, data
 
     created = edit_file(path, change, action="add profile", profile=name)
     default_in: Path | None = path if default_here else None
     if to_default and not default_here:
-        default_in = set_default_profile(name, config=load_config(config.files))
+        # Only a replaced profile lives outside the first file, so `config` already has it.
+        default_in = set_default_profile(name, config=config)
     return AddResult(
         path=path, created_file=created, replaced=existing is not None, default_in=default_in
     )
@@ -646,64 +648,59 @@ def add_profile(
 def remove_profile(name: str, *, config: ProfilesConfig | None = None) -> RemoveResult:
     """Remove profile ``name`` from the file that defines it, and every `default` naming it."""
     config = config if config is not None else load_config()
-    entry = config.profiles.get(name)
-    if entry is None:
-        raise config.profile_not_found(name)
-    cleared: list[Path] = []
-
-    def change(text: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        profiles = _profiles(data)
-        if name not in profiles:
-            raise config.profile_not_found(name)
-        new_text = remove_profile_text(text, name)
-        del profiles[name]
-        data["profiles"] = profiles
-        if data.get("default") == name:
-            new_text = set_default_text(new_text, None)
-            del data["default"]
-            cleared.append(entry.file)
-        return new_text, data
-
-    edit_file(entry.file, change, action="remove profile", profile=name)
-    for path in config.existing_files:
-        if path != entry.file and _change_default(path, only_if=name, new=None):
-            cleared.append(path)
-    return RemoveResult(path=entry.file, default_removed_from=tuple(cleared))
+    path, cleared = _remove_or_rename(name, None, config)
+    return RemoveResult(path=path, default_removed_from=cleared)
 
 
 def rename_profile(old: str, new: str, *, config: ProfilesConfig | None = None) -> RenameResult:
     """Rename profile ``old`` in the file that defines it; every `default` naming it follows."""
     validate_name(new)
     config = config if config is not None else load_config()
-    entry = config.profiles.get(old)
-    if entry is None:
-        raise config.profile_not_found(old)
-    if new in config.profiles:
+    if new in config.profiles and old in config.profiles:  # an unknown `old` is told first
         raise ProfileExistsError(
             profile=new,
             path=config.profiles[new].file,
             fix=f"choose another name, or remove it first with `kfp-profiles remove {new}`",
         )
-    renamed: list[Path] = []
+    path, renamed = _remove_or_rename(old, new, config)
+    return RenameResult(path=path, default_renamed_in=renamed)
+
+
+def _remove_or_rename(
+    name: str, new: str | None, config: ProfilesConfig
+) -> tuple[Path, tuple[Path, ...]]:
+    """Remove profile ``name`` (``new`` None) or rename it to ``new``, where it is defined.
+
+    Every `default` naming it follows, in every file. Returns the profile's file and
+    the files whose `default` changed.
+    """
+    entry = config.profiles.get(name)
+    if entry is None:
+        raise config.profile_not_found(name)
+    followed: list[Path] = []
 
     def change(text: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         profiles = _profiles(data)
-        if old not in profiles:
-            raise config.profile_not_found(old)
-        new_text = rename_profile_text(text, old, new)
-        profiles[new] = profiles.pop(old)
+        if name not in profiles:
+            raise config.profile_not_found(name)
+        if new is None:
+            new_text = remove_profile_text(text, name)
+            del profiles[name]
+        else:
+            new_text = rename_profile_text(text, name, new)
+            profiles[new] = profiles.pop(name)
         data["profiles"] = profiles
-        if data.get("default") == old:
-            new_text = set_default_text(new_text, new)
-            data["default"] = new
-            renamed.append(entry.file)
+        if data.get("default") == name:
+            new_text = _retarget_default(new_text, data, new)
+            followed.append(entry.file)
         return new_text, data
 
-    edit_file(entry.file, change, action="rename profile", profile=old)
+    action = "remove profile" if new is None else "rename profile"
+    edit_file(entry.file, change, action=action, profile=name)
     for path in config.existing_files:
-        if path != entry.file and _change_default(path, only_if=old, new=new):
-            renamed.append(path)
-    return RenameResult(path=entry.file, default_renamed_in=tuple(renamed))
+        if path != entry.file and _change_default(path, only_if=name, new=new):
+            followed.append(path)
+    return entry.file, tuple(followed)
 
 
 def set_default_profile(name: str, *, config: ProfilesConfig | None = None) -> Path:
@@ -726,11 +723,7 @@ def _change_default(path: Path, *, only_if: str | None, new: str | None) -> bool
     def change(text: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if only_if is not None and data.get("default") != only_if:
             return text, data
-        if new is None:
-            data.pop("default", None)
-        else:
-            data["default"] = new
-        new_text = set_default_text(text, new)
+        new_text = _retarget_default(text, data, new)
         changed.append(new_text != text)
         return new_text, data
 
@@ -739,6 +732,15 @@ def _change_default(path: Path, *, only_if: str | None, new: str | None) -> bool
     action = "remove the default" if new is None else "make the default"
     edit_file(path, change, action=action, profile=new or only_if or "?")
     return any(changed)
+
+
+def _retarget_default(text: str, data: dict[str, Any], name: str | None) -> str:
+    """``text`` with `default` naming ``name`` (removed for None); ``data`` follows."""
+    if name is None:
+        data.pop("default", None)
+    else:
+        data["default"] = name
+    return set_default_text(text, name)
 
 
 # --- a new file ---------------------------------------------------------------------------
@@ -793,6 +795,8 @@ def init_file(path: Path, *, force: bool = False) -> Path | None:
     with locked(path):
         backup: Path | None = None
         if path.exists():
+            if not path.is_file():  # --force must not back up, then replace, a directory
+                raise not_a_file_error(path)
             if not force:
                 raise ProfilesFileExistsError(path=path)
             backup = path.with_name(path.name + ".bak")

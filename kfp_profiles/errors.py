@@ -48,7 +48,7 @@ class ProfilesFileNotFoundError(ConfigError):
 
 
 class ProfilesFileParseError(ConfigError):
-    fmt = "{path}:{line}:{column}: {problem}; fix the TOML syntax there."
+    fmt = "{path}:{line}:{column}: {problem}; {fix}."
 
 
 class ProfilesFilePermissionError(ConfigError):
@@ -144,6 +144,25 @@ class KeyringUnavailableError(SecretError):
     )
 
 
+class KeyringStoreError(KeyringUnavailableError):
+    """Storing failed: the fix cannot be `secret set`, the command that just failed."""
+
+    fmt = (
+        "The OS keyring cannot store secrets ({reason}), so nothing was stored for profile "
+        "'{profile}': start a Secret Service or choose a backend that stores with "
+        "PYTHON_KEYRING_BACKEND, or set KFP_PASSWORD instead."
+    )
+
+
+class KeyringDeleteError(KeyringUnavailableError):
+    fmt = (
+        "The OS keyring cannot be used ({reason}), so nothing was deleted for profile "
+        "'{profile}': start or unlock the keyring that holds the password (a Secret Service, "
+        "or the backend PYTHON_KEYRING_BACKEND names) and run `kfp-profiles secret delete "
+        "{profile}` again."
+    )
+
+
 # --- credentials in a pod ------------------------------------------------------
 
 
@@ -163,7 +182,7 @@ class TokenFileError(KfpProfilesError):
 class ConnectionFailedError(KfpProfilesError):
     """The host could not be reached: refused, DNS, TLS or timeout."""
 
-    fmt = "Cannot reach {host} for profile '{profile}': {cause}. {fix}"
+    fmt = "Cannot reach {host} for profile '{profile}': {cause}; {fix}."
     exit_code = 5
 
 
@@ -311,3 +330,22 @@ class PortForwardExitedError(PortForwardError):
         "Profile '{profile}': `{command}` exited with status {status}: "
         "`{kubectl_message}`; run that command yourself to see all of its output."
     )
+
+
+# --- hints shared by the messages above ----------------------------------------
+# Here, with the errors, so that files.py (shell completion, `load_config`) can
+# suggest a name without importing the models, and so pydantic.
+
+
+def closest(word: str, choices: Any) -> str | None:
+    """The choice a typo most likely meant, or None."""
+    import difflib  # only on bad input: `list` of a good file never needs it
+
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest choice, or nothing."""
+    guess = closest(word, choices)
+    return f" (did you mean '{guess}'?)" if guess else ""

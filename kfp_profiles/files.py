@@ -25,13 +25,16 @@ from .errors import (
     ProfilesFileNotFoundError,
     ProfilesFileParseError,
     ProfilesFilePermissionError,
+    did_you_mean,
 )
-from .models import did_you_mean
 
+# Exported (hence the spelling): editing.py parses with the same module.
 if sys.version_info >= (3, 11):
-    import tomllib
+    import tomllib as tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+    import tomli
+
+    tomllib = tomli
 
 log = logging.getLogger("kfp_profiles")
 
@@ -61,13 +64,20 @@ class ProfilesConfig:
 
     @property
     def existing_files(self) -> tuple[Path, ...]:
-        return tuple(path for path in self.files if path.exists())
+        return tuple(path for path in self.files if path.is_file())
+
+    def require_files(self) -> None:
+        """Refuse to go on when none of the files exists: say where one was looked for."""
+        if not self.existing_files:
+            raise ProfilesFileNotFoundError(path=self.describe_files())
 
     def profile_not_found(self, name: str, why: str = "arg") -> ConfigError:
         """The error for a name no file defines: the names that exist, the closest one,
-        and where the name came from when it was not an argument (KFP_PROFILE, `default`)."""
-        if not self.existing_files:
-            return ProfilesFileNotFoundError(path=self.describe_files())
+        and where the name came from when it was not an argument (KFP_PROFILE, `default`).
+
+        With no file at all, the missing file is the error, and it is raised here.
+        """
+        self.require_files()
         names = sorted(self.profiles)
         hint = did_you_mean(name, names)
         if names:
@@ -91,50 +101,148 @@ def default_file() -> Path:
     return Path(base) / "kfp" / "profiles.toml"
 
 
-def profile_files() -> tuple[Path, ...]:
-    """The files in use: ``KFP_PROFILES_FILE`` (``:``-separated, as KUBECONFIG) or the default."""
-    listed = os.environ.get(FILE_ENV, "")
+def profile_files(listed: str | None = None) -> tuple[Path, ...]:
+    """The files in use: ``listed`` (by default ``KFP_PROFILES_FILE``), ``:``-separated as
+    KUBECONFIG, or the default file when it names none."""
+    listed = os.environ.get(FILE_ENV, "") if listed is None else listed
     paths = [Path(os.path.expanduser(part)) for part in listed.split(os.pathsep) if part.strip()]
     return tuple(paths) if paths else (default_file(),)
 
 
-def check_permissions(path: Path) -> None:
-    """Refuse a file others can write; warn, with the fix, about one others can read."""
+def not_a_file_error(path: Path) -> ConfigError:
+    """The error for a directory (or a device, a socket) where a profiles file should be."""
+    if path.is_dir():
+        return ConfigError(
+            f"{path} is a directory, not a profiles file; point {FILE_ENV} (or --file) at a "
+            f"file such as {path / 'profiles.toml'}."
+        )
+    return ConfigError(
+        f"{path} is not a regular file, so it cannot hold profiles; point {FILE_ENV} "
+        f"(or --file) at a profiles file."
+    )
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """What :func:`check_permissions` found."""
+
+    mode: int
+    readable_by_others: bool
+
+
+#: Files already warned about as readable by others: one warning per file and process,
+#: however many loads and edits a command (or a notebook) makes.
+_warned_readable: set[Path] = set()
+
+
+def check_permissions(path: Path, *, warn: bool = True) -> Permissions:
+    """Refuse what is not a file, and a file others can write; warn about one others can read.
+
+    The warning, with the fix, is logged once per file and process; a caller that
+    reports it in its own words (the doctor) passes ``warn=False``, which also keeps
+    the later loads of this process from logging it.
+    """
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):
+        raise not_a_file_error(path)
+    mode = stat.S_IMODE(status.st_mode)
     if os.name != "posix":
-        return
-    mode = stat.S_IMODE(path.stat().st_mode)
+        return Permissions(mode=mode, readable_by_others=False)
     if mode & 0o022:
         raise ProfilesFilePermissionError(
             path=path, problem="can be written by other users, so it is not used", mode=0o600
         )
-    if mode & 0o044:
-        log.warning("%s can be read by other users; run `chmod 600 %s`.", path, path)
+    readable_by_others = bool(mode & 0o044)
+    if readable_by_others and path not in _warned_readable:
+        _warned_readable.add(path)
+        if warn:
+            log.warning("%s can be read by other users; run `chmod 600 %s`.", path, path)
+    return Permissions(mode=mode, readable_by_others=readable_by_others)
 
 
-_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
-def parse_file(path: Path) -> dict[str, Any]:
-    """Parse one file, turning TOML errors into file:line:column messages."""
+def render_key(name: str) -> str:
+    """A TOML key for ``name``: bare where TOML allows it, else a basic string."""
+    import json
+
+    return name if BARE_KEY.fullmatch(name) else json.dumps(name)
+
+
+def read_file(path: Path) -> str:
+    """The file's text exactly as stored, line endings kept (edits write them back as found)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProfilesFileParseError(
-            path=path, line=1, column=exc.start + 1, problem="the file is not UTF-8 text"
-        ) from None
+        data = path.read_bytes()
     except PermissionError:
         raise ConfigError(
             f"{path} cannot be read by this user; fix its owner or run `chmod 600 {path}`."
         ) from None
     try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start].decode("utf-8")  # the bytes before the first bad one are good
+        line, column = _line_and_column(before, len(before))
+        raise _parse_error(
+            path,
+            line,
+            column,
+            f"byte 0x{data[exc.start]:02x} is not UTF-8",
+            fix="save the file as UTF-8",
+        ) from None
+
+
+_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+_DECLARED_TWICE = re.compile(r"Cannot declare (\(.*\)) twice")
+_BARE_CR = re.compile(r"\r(?!\n)")
+
+
+def parse_text(path: Path, text: str) -> dict[str, Any]:
+    """Parse the text of ``path``, turning TOML errors into file:line:column messages."""
+    try:
         document: dict[str, Any] = tomllib.loads(text)
         return document
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
-        found = _POSITION.search(message)
-        line, column = (found.group(1), found.group(2)) if found else ("?", "?")
-        problem = _POSITION.sub("", message).strip().rstrip(".")
-        raise ProfilesFileParseError(path=path, line=line, column=column, problem=problem) from None
+    bare_cr = _BARE_CR.search(text)
+    if bare_cr:  # old Mac line endings: TOML allows LF and CRLF only
+        line, column = _line_and_column(text, bare_cr.start())
+        raise _parse_error(
+            path,
+            line,
+            column,
+            "the line ends in a bare CR, which TOML does not allow",
+            fix="save the file with LF or CRLF line endings",
+        )
+    found = _POSITION.search(message)
+    at_line, at_column = (found.group(1), found.group(2)) if found else ("?", "?")
+    twice = _DECLARED_TWICE.search(message)
+    if twice:
+        import ast
+
+        keys = ast.literal_eval(twice.group(1))
+        table = ".".join(render_key(str(key)) for key in keys)
+        raise _parse_error(
+            path,
+            at_line,
+            at_column,
+            f"[{table}] is defined twice",
+            fix="merge the two tables or rename one",
+        )
+    problem = _POSITION.sub("", message).strip().rstrip(".")
+    raise _parse_error(path, at_line, at_column, problem, fix="fix the TOML syntax there")
+
+
+def _line_and_column(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of ``text[index]``, counted as tomllib counts them."""
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - line_start + 1
+
+
+def _parse_error(
+    path: Path, line: int | str, column: int | str, problem: str, *, fix: str
+) -> ProfilesFileParseError:
+    return ProfilesFileParseError(path=path, line=line, column=column, problem=problem, fix=fix)
 
 
 def _check_top_level(path: Path, document: Mapping[str, Any]) -> None:
@@ -157,16 +265,19 @@ def _check_top_level(path: Path, document: Mapping[str, Any]) -> None:
 
 
 def load_config(paths: tuple[Path, ...] | None = None) -> ProfilesConfig:
-    """Read and merge the files in use; missing files are skipped, as KUBECONFIG does."""
+    """Read and merge the files in use; missing files are skipped, as KUBECONFIG does.
+
+    A directory where a file is named is refused, never read as a file with no profiles.
+    """
     paths = paths if paths is not None else profile_files()
     profiles: dict[str, ProfileEntry] = {}
     default: str | None = None
     default_from: Path | None = None
     for path in paths:
-        if not path.is_file():
+        if not path.exists():
             continue
         check_permissions(path)
-        document = parse_file(path)
+        document = parse_text(path, read_file(path))
         _check_top_level(path, document)
         if default is None and isinstance(document.get("default"), str):
             default, default_from = document["default"], path

@@ -33,7 +33,7 @@ from kfp_server_api.exceptions import ApiException
 from .auth import Authenticator
 from .errors import ConnectionFailedError, SessionError
 from .resolution import ResolvedProfile
-from .transport import describe_failure, proxy_for, tls_trust
+from .transport import connection_failed, proxy_for, tls_trust
 
 log = logging.getLogger("kfp_profiles.client")
 
@@ -54,20 +54,16 @@ class _SessionGone(Exception):
 class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hints
     """``kfp.Client`` built from one resolved profile and nothing else."""
 
-    def __init__(
-        self, resolved: ResolvedProfile, auth: Authenticator, *, base_url: str | None = None
-    ) -> None:
+    def __init__(self, resolved: ResolvedProfile, auth: Authenticator, *, base_url: str) -> None:
         profile = resolved.profile
         self.profile = resolved
         self._auth = auth
         self._building = True
         self._namespace_in_use = profile.namespace or ""
         self._renew_lock = threading.Lock()
-        host = base_url or resolved.host
         trust = tls_trust(profile.verify_tls, profile.ca_bundle)
-        self._host_for_errors = host
         #: Where this client connects: the profile's host, or a managed forward's URL.
-        self.base_url = host
+        self.base_url = base_url
         quiet = {name: logging.getLogger(name).level for name in ("urllib3", "kfp_server_api")}
         with warnings.catch_warnings():
             # Emitted at every construction; it says nothing to act on.
@@ -75,9 +71,9 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
                 "ignore", message="This client only works", category=FutureWarning
             )
             super().__init__(
-                host=host,
+                host=base_url,
                 namespace=self._namespace_in_use or "kubeflow",
-                proxy=proxy_for(host, profile.proxy),
+                proxy=proxy_for(base_url, profile.proxy),
                 ssl_ca_cert=trust if isinstance(trust, str) else None,
                 verify_ssl=trust is not False,
                 ui_host=profile.ui_host,
@@ -85,7 +81,7 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
             )
         for name, level in quiet.items():  # Configuration() resets them to WARNING
             logging.getLogger(name).setLevel(level)
-        self._uihost = profile.ui_host or host
+        self._uihost = profile.ui_host or base_url
         self._building = False
         api_client = self._run_api.api_client
         auth.configure(api_client.configuration)
@@ -184,7 +180,7 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
                     if gone.status == 401 and gone.original is not None:
                         raise gone.original from None  # a refused token: the SDK's own error
                     raise SessionError(
-                        f"{self._host_for_errors} answered {gone.why} for profile "
+                        f"{self.base_url} answered {gone.why} for profile "
                         f"'{self.profile.name}' (kind {self.profile.kind}): this host sits "
                         f"behind a login; use a platform-dex profile for it."
                     ) from None
@@ -200,7 +196,7 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
                 return call(*args, **kwargs)
             except _SessionGone as gone:
                 raise SessionError(
-                    f"{self._host_for_errors} still answered {gone.why} right after a new "
+                    f"{self.base_url} still answered {gone.why} right after a new "
                     f"login for profile '{self.profile.name}': the account may lack access to "
                     f"namespace '{self._namespace_in_use}'; run `kfp-profiles check "
                     f"{self.profile.name}`."
@@ -210,14 +206,14 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
         api_client.call_api = renewing_call
 
     def _unreachable(self, url: str, exc: BaseException) -> ConnectionFailedError:
-        parts = urlsplit(url)
         profile = self.profile.profile
-        cause, fix = describe_failure(exc, profile.timeout, profile.ca_bundle)
-        return ConnectionFailedError(
-            host=f"{parts.scheme}://{parts.netloc}",
+        return connection_failed(
+            exc,
+            url,
             profile=self.profile.name,
-            cause=cause,
-            fix=fix,
+            timeout=profile.timeout,
+            verify_tls=profile.verify_tls,
+            ca_bundle=profile.ca_bundle,
         )
 
 

@@ -31,9 +31,12 @@ TOKEN_VOLUME = "volume-kf-pipeline-token"
 TOKEN_PATH_ENV = "KF_PIPELINES_SA_TOKEN_PATH"
 #: The label a pod carries to receive the PodDefault (Kubeflow's notebook UI offers it).
 ACCESS_LABEL = "access-ml-pipeline"
+#: The guide names the PodDefault after the label it answers to.
+DEFAULT_PODDEFAULT_NAME = ACCESS_LABEL
 EDIT_CLUSTER_ROLE = "kubeflow-edit"
 #: The ServiceAccount Kubeflow creates in every profile namespace.
 DEFAULT_SERVICE_ACCOUNT = "default-editor"
+DEFAULT_POD_NAME = "kfp-client"
 DEFAULT_IMAGE = "python:3.11-slim"
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -104,7 +107,7 @@ def _token_env(token_path: str) -> dict[str, Any]:
 def poddefault(
     namespace: str,
     *,
-    name: str = ACCESS_LABEL,
+    name: str = DEFAULT_PODDEFAULT_NAME,
     token_path: str = DEFAULT_TOKEN_PATH,
     expiration: int = TOKEN_EXPIRATION_SECONDS,
 ) -> dict[str, Any]:
@@ -129,7 +132,7 @@ def poddefault(
 def pod(
     namespace: str,
     *,
-    name: str = "kfp-client",
+    name: str = DEFAULT_POD_NAME,
     image: str = DEFAULT_IMAGE,
     service_account: str = DEFAULT_SERVICE_ACCOUNT,
     token_path: str = DEFAULT_TOKEN_PATH,
@@ -145,7 +148,7 @@ def pod(
     check_dns_subdomain(name, "The pod name")
     check_dns_subdomain(service_account, "The service account")
     if not image.strip():
-        raise ConfigError("The image must not be empty: pass --image, e.g. python:3.11-slim.")
+        raise ConfigError(f"The image must not be empty: pass --image, e.g. {DEFAULT_IMAGE}.")
     folder, file_name = _token_mount(token_path)
     env = [_token_env(posixpath.join(folder, file_name))]
     if profile:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import ProfileValidationError, SecretInFileError
+from .errors import ProfileValidationError, SecretInFileError, did_you_mean
 
 Kind = Literal[
     "standalone-in-cluster",
@@ -34,14 +34,16 @@ SECRET_KEYS = frozenset(
 )
 
 
-def _check_url(value: str | None, field: str) -> str | None:
+def check_url(value: str | None) -> str | None:
+    """``value`` when it is an http(s) URL with a host (or None); else ValueError."""
     if value is None:
         return None
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
+        # validate_profile's message names the field and shows the value.
         raise ValueError(
-            f"`{field}` must be an http:// or https:// URL with a host, "
-            f"like https://kubeflow.example.com/pipeline (got {value!r})"
+            "it must be an http:// or https:// URL with a host, "
+            "like https://kubeflow.example.com/pipeline"
         )
     return value
 
@@ -87,8 +89,8 @@ class ProfileBase(BaseModel):
 
     @field_validator("host", "ui_host", "proxy")
     @classmethod
-    def _urls(cls, value: str | None, info: Any) -> str | None:
-        return _check_url(value, info.field_name)
+    def _urls(cls, value: str | None) -> str | None:
+        return check_url(value)
 
 
 class StandaloneInCluster(ProfileBase):
@@ -155,6 +157,16 @@ class PlatformDex(ProfileBase):
     def default_host(self) -> str:
         return self.host  # required: there is no default gateway
 
+    # Here, not at resolution, so that `list`, `show` and get_client show one URL.
+    @field_validator("host")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        """A host given with no path is the gateway: the KFP API is at /pipeline."""
+        parts = urlsplit(value)
+        if parts.path in ("", "/"):
+            return urlunsplit((parts.scheme, parts.netloc, "/pipeline", parts.query, ""))
+        return value.rstrip("/")
+
 
 Profile = Annotated[
     StandaloneInCluster | StandalonePortForward | PlatformInCluster | PlatformDex,
@@ -182,23 +194,15 @@ class ProfilesFile(BaseModel):
     profiles: dict[str, Profile] = Field(default_factory=dict, description="Profiles by name.")
 
 
-def fields_of(kind: str) -> tuple[str, ...]:
-    """The field names a kind accepts, ``kind`` included."""
-    return tuple(MODELS[kind].model_fields)
-
-
-def closest(word: str, choices: Any) -> str | None:
-    """The choice a typo most likely meant, or None."""
-    import difflib  # only on bad input: `list` of a good file never needs it
-
-    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return found[0] if found else None
-
-
-def did_you_mean(word: str, choices: Any) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or nothing."""
-    guess = closest(word, choices)
-    return f" (did you mean '{guess}'?)" if guess else ""
+def check_is_table(name: str, data: Any, source: str) -> None:
+    """Refuse a profile written as a value (``dev = "x"``) instead of a table."""
+    if not isinstance(data, Mapping):
+        raise ProfileValidationError(
+            profile=name,
+            source=source,
+            problem=f"must be a table ([profiles.{name}]), not a {type(data).__name__}.",
+            field=None,
+        )
 
 
 def validate_profile(name: str, data: Mapping[str, Any], source: str) -> ProfileBase:
@@ -210,8 +214,7 @@ def validate_profile(name: str, data: Mapping[str, Any], source: str) -> Profile
     def fail(problem: str, field: str | None = None) -> ProfileValidationError:
         return ProfileValidationError(profile=name, source=source, problem=problem, field=field)
 
-    if not isinstance(data, Mapping):
-        raise fail(f"must be a table ([profiles.{name}]), not a {type(data).__name__}.")
+    check_is_table(name, data, source)
     for key in data:
         lowered = key.lower()
         if lowered in SECRET_KEYS or "password" in lowered or "secret" in lowered:
@@ -242,8 +245,7 @@ def validate_profile(name: str, data: Mapping[str, Any], source: str) -> Profile
         if error["type"] == "missing":
             problem = f"`{field}` is required for kind '{kind}': {_field_doc(model, field)}"
         else:
-            message = error["msg"].removeprefix("Value error, ")
-            problem = f"`{field}` is invalid: {message}."
+            problem = _invalid_value(model, field, error)
         raise fail(problem.replace("..", "."), field) from None
 
 
@@ -251,6 +253,27 @@ def _field_doc(model: type[ProfileBase], field: str) -> str:
     info = model.model_fields.get(field)
     text = info.description if info and info.description else "add it."
     return text if text.endswith(".") else text + "."
+
+
+def _invalid_value(model: type[ProfileBase], field: str, error: Any) -> str:
+    """`` `local_port` = 99999 is invalid: it must be ... (the field's description).``
+
+    The value is safe to show: a secret-named key was refused before validation.
+    """
+    if error["type"].startswith("bool_"):
+        rule = "it must be true or false"
+    else:
+        # pydantic's "Input should be a valid integer, unable to parse string as an integer"
+        rule = error["msg"].removeprefix("Value error, ").split(", unable to ")[0]
+        rule = rule.replace("Input should be", "it must be", 1)
+    value = error["input"]
+    if isinstance(value, str) and "@" in value:
+        # A proxy URL may carry a password (http://user:pass@proxy): never show it.
+        scheme, sep, rest = value.rpartition("://")
+        value = scheme + sep + "***@" + rest.rpartition("@")[2]
+    shown = f" = {value!r}" if error["loc"] else ""
+    doc = _field_doc(model, field).removesuffix(".")
+    return f"`{field}`{shown} is invalid: {rule} ({doc})."
 
 
 def json_schema() -> dict[str, Any]:

@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Literal, TextIO
@@ -388,12 +388,17 @@ class PortForward:
     ) -> None:
         self.stop()
 
-    def start(self) -> PortForward:
+    def start(self, *, port_checked: bool = False) -> PortForward:
+        """Start kubectl and wait until the forward answers.
+
+        A set ``local_port`` must be free: it is probed first, unless the caller
+        has just done so (``port_checked``).
+        """
         with self._lock:
             if self._process is not None:
                 raise RuntimeError("a PortForward starts once; make a new one to start again")
             executable = self._find_kubectl()
-            if self.spec.local_port:
+            if self.spec.local_port and not port_checked:
                 self._refuse_held_port()
             argv = [executable, *kubectl_command(self.spec)[1:]]
             logger.info("profile %r: starting %s", self.spec.profile, self.command)
@@ -417,14 +422,11 @@ class PortForward:
         logger.info("profile %r: forward ready at %s", self.spec.profile, self.url)
         return self
 
-    def wait(self, timeout: float | None = None) -> int | None:
-        """Wait for kubectl to exit; its status, or None when ``timeout`` passed first."""
+    def wait(self) -> int:
+        """Wait for kubectl to exit; its status."""
         if self._process is None:
             raise RuntimeError("the port-forward was never started")
-        try:
-            return self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
+        return self._process.wait()
 
     def stop(self) -> None:
         """Stop kubectl (SIGTERM to its group, SIGKILL after a grace period) and reap it."""
@@ -446,11 +448,7 @@ class PortForward:
 
     def last_error_line(self) -> str:
         """kubectl's own error line: the last stderr line that is not klog noise."""
-        lines = [line for line in self._stderr_tail if line.strip()]
-        for line in reversed(lines):
-            if not _KLOG_LINE.match(line):
-                return line.strip()
-        return lines[-1].strip() if lines else "(kubectl printed nothing on stderr)"
+        return _kubectl_error_line(self._stderr_tail)
 
     # --- internals ---
 
@@ -596,11 +594,16 @@ def classify_kubectl_failure(
             holder=f"kubectl says `{line}`",
             **fields,
         )
-    message = next(
+    return PortForwardExitedError(kubectl_message=_kubectl_error_line(lines), **fields)
+
+
+def _kubectl_error_line(stderr_lines: Iterable[str]) -> str:
+    """kubectl's own error line: the last stderr line that is not klog noise, else the last."""
+    lines = [line.strip() for line in stderr_lines if line.strip()]
+    return next(
         (line for line in reversed(lines) if not _KLOG_LINE.match(line)),
         lines[-1] if lines else "(kubectl printed nothing on stderr)",
     )
-    return PortForwardExitedError(kubectl_message=message, **fields)
 
 
 # --- one forward per profile per process -------------------------------------------
@@ -661,7 +664,8 @@ def ensure_forward(spec: PortForwardSpec) -> str:
             # Keep the URL that clients built earlier in this process still hold.
             run_spec = dataclasses.replace(spec, local_port=previous_port)
 
-        forward = PortForward(run_spec).start()
+        # A set local port was probed just above: free.
+        forward = PortForward(run_spec).start(port_checked=True)
         slot.forward, slot.spec = forward, spec
         return forward.url
 
@@ -703,13 +707,11 @@ def run_foreground(
     *,
     out: TextIO | None = None,
     err: TextIO | None = None,
-    restart: bool = True,
 ) -> int:
     """Run the forward until Ctrl-C, printing kubectl's lines (``kfp-profiles port-forward``).
 
-    A kubectl that exits (its pod restarted) is started again on the same port
-    when ``restart`` is true; otherwise its exit status is returned. Ctrl-C
-    stops kubectl and returns 0. Errors starting it raise ``PortForwardError``.
+    A kubectl that exits (its pod restarted) is started again on the same port.
+    Ctrl-C stops kubectl and returns 0. Errors starting it raise ``PortForwardError``.
     """
     out = out if out is not None else sys.stdout
     err = err if err is not None else sys.stderr
@@ -717,7 +719,10 @@ def run_foreground(
     def show(stream: str, line: str) -> None:
         print(line, file=out if stream == "stdout" else err, flush=True)
 
-    if spec.local_port and port_state(spec.local_port, min(_PROBE_TIMEOUT, spec.timeout)) == "kfp":
+    state: PortState = "free"
+    if spec.local_port:
+        state = port_state(spec.local_port, min(_PROBE_TIMEOUT, spec.timeout))
+    if state == "kfp":
         print(
             f"{_local_url(spec.local_port)} already answers as Kubeflow Pipelines; "
             "nothing to start.",
@@ -725,10 +730,14 @@ def run_foreground(
             flush=True,
         )
         return 0
-    run_spec = spec
+    if state == "other":
+        raise _port_in_use(spec, state)
+    run_spec, port_checked = spec, True
     try:
         while True:
-            with PortForward(run_spec, on_output=show) as forward:
+            forward = PortForward(run_spec, on_output=show)
+            forward.start(port_checked=port_checked)
+            try:
                 print(
                     f"Kubeflow Pipelines of profile '{spec.profile}' at {forward.url} "
                     "(Ctrl-C to stop)",
@@ -736,14 +745,15 @@ def run_foreground(
                     flush=True,
                 )
                 status = forward.wait()
-            if not restart:
-                return status if status is not None else 0
+            finally:
+                forward.stop()
             print(
                 f"kubectl exited with status {status} ({forward.last_error_line()}); "
                 "starting it again",
                 file=err,
                 flush=True,
             )
-            run_spec = dataclasses.replace(spec, local_port=forward.port)
+            # Another program may take the port meanwhile: this start probes it.
+            run_spec, port_checked = dataclasses.replace(spec, local_port=forward.port), False
     except KeyboardInterrupt:
         return 0

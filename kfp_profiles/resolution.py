@@ -18,18 +18,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
 from .errors import (
     KindChangeError,
     NoProfileSelectedError,
-    ProfilesFileNotFoundError,
     ProfileValidationError,
+    did_you_mean,
 )
 from .files import ProfilesConfig, load_config
-from .models import MODELS, POD_NAMESPACE_PATH, ProfileBase, did_you_mean, validate_profile
+from .models import MODELS, POD_NAMESPACE_PATH, ProfileBase, check_is_table, validate_profile
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
@@ -72,6 +71,18 @@ class ResolvedProfile:
         """The KFP API URL the client talks to (always set after resolution)."""
         assert self.profile.host is not None
         return self.profile.host
+
+    @property
+    def forward_is_managed(self) -> bool:
+        """True when kfp-profiles starts this profile's ``kubectl port-forward`` itself.
+
+        A host set by hand (or KFP_HOST) means someone else serves it: no forward.
+        """
+        return (
+            self.kind == "standalone-port-forward"
+            and bool(getattr(self.profile, "manage", False))
+            and self.sources.get("host", "default") == "default"
+        )
 
     def values(self) -> dict[str, Any]:
         """Every field's value; secrets are never part of it."""
@@ -154,8 +165,7 @@ def select_name(config: ProfilesConfig, name: str | None) -> tuple[str, str]:
         return from_env, f"env:{PROFILE_ENV}"
     if config.default:
         return config.default, f"file:{config.default_file}"
-    if not config.existing_files:
-        raise ProfilesFileNotFoundError(path=config.describe_files())
+    config.require_files()
     names = sorted(config.profiles)
     choices = f" (profiles: {', '.join(names)})" if names else ""
     raise NoProfileSelectedError(where=config.describe_files(), choices=choices)
@@ -169,14 +179,6 @@ def _expand_path(value: str, relative_to: Path | None) -> str:
     if relative_to is not None and not os.path.isabs(expanded):
         expanded = str(relative_to / expanded)
     return expanded
-
-
-def _dex_api_url(host: str) -> str:
-    """A Dex host given with no path is the gateway: the KFP API is at /pipeline."""
-    parts = urlsplit(host)
-    if parts.path in ("", "/"):
-        return urlunsplit((parts.scheme, parts.netloc, "/pipeline", parts.query, ""))
-    return host.rstrip("/")
 
 
 def _pod_namespace() -> str | None:
@@ -239,6 +241,8 @@ def _explain_source(
     error: ProfileValidationError, sources: Mapping[str, str], name: str
 ) -> ProfileValidationError:
     """Point a validation error at the variable or argument that set the bad value."""
+    if "problem" not in error.fields:  # a SecretInFileError: its own sentence, about the file
+        return error
     source = sources.get(error.fields.get("field") or "", "")
     if source.startswith("env:"):
         where = f"environment variable {source[4:]}"
@@ -271,7 +275,19 @@ def resolve(
     entry = config.profiles.get(chosen)
     if entry is None:
         raise config.profile_not_found(chosen, why)
-    kind = entry.data.get("kind") if isinstance(entry.data, Mapping) else None
+    check_is_table(chosen, entry.data, str(entry.file))
+    kind = entry.data.get("kind")
+    wanted = overrides.get("kind")
+    if wanted is not None and wanted != kind:
+        # As with KFP_KIND: the file owns the kind, the caller picks another profile.
+        raise KindChangeError(
+            f"Profile '{chosen}' in {entry.file} is of kind '{kind}' but kind={wanted!r} "
+            f"was passed: a keyword argument cannot change a profile's kind; drop kind= "
+            f"or pass the name of a profile of kind {wanted!r}.",
+            profile=chosen,
+            kind=kind,
+            field="kind",
+        )
     if kind in MODELS:
         allowed = MODELS[kind].model_fields
         for field in overrides:
@@ -294,8 +310,6 @@ def resolve(
     if profile.host is None:
         updates["host"] = profile.default_host()
         sources["host"] = "default"
-    if profile.kind == "platform-dex":
-        updates["host"] = _dex_api_url(updates.get("host") or profile.host or "")
     if profile.kind == "platform-in-cluster" and profile.namespace is None:
         pod_namespace = _pod_namespace()
         if pod_namespace:

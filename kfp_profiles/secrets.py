@@ -4,19 +4,27 @@ Service ``kfp-profiles`` holds each profile's Dex password and
 ``kfp-profiles-session`` its cached session, both under the profile's name.
 A keyring that is missing, locked or failing becomes one
 :class:`~kfp_profiles.errors.KeyringUnavailableError` naming every other way
-to supply the secret (see keyring.md for how each backend fails).
+to supply the secret, or, when storing or deleting, its subclass whose fix
+fits that; each gives the same short reason (see keyring.md for how each
+backend fails).
 """
 
 from __future__ import annotations
 
 import getpass
 import logging
+import re
 import sys
 from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from .errors import KeyringUnavailableError, PasswordMissingError
+from .errors import (
+    KeyringDeleteError,
+    KeyringStoreError,
+    KeyringUnavailableError,
+    PasswordMissingError,
+)
 
 if TYPE_CHECKING:
     from .resolution import ResolvedProfile
@@ -35,13 +43,32 @@ def backend_name() -> str:
     return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
 
-def _stores_nothing() -> bool:
-    return backend_name().startswith(("keyring.backends.null.", "keyring.backends.fail."))
+def stores_nothing() -> bool:
+    """True when no keyring keeps a secret: keyring's null backend (drops it silently),
+    its fail backend (no keyring found), or a backend that cannot even be loaded."""
+    try:
+        backend = backend_name()
+    except Exception:  # e.g. PYTHON_KEYRING_BACKEND names a missing module: no keyring either
+        return True
+    return backend.startswith(("keyring.backends.null.", "keyring.backends.fail."))
 
 
-def _unavailable(profile: str, exc: Exception) -> KeyringUnavailableError:
-    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return KeyringUnavailableError(profile=profile, reason=f"{type(exc).__name__}: {reason}")
+def failure_reason(exc: BaseException) -> str:
+    """Why the keyring failed, short: the error's type and its first sentence.
+
+    keyring's own texts go on with advice for its developers (NoKeyringError's
+    runs to four sentences, about installing packages); the fix a user needs is
+    in our message.
+    """
+    lines = str(exc).strip().splitlines()
+    first = re.split(r"(?<=[.!?])\s", lines[0], maxsplit=1)[0].rstrip(".") if lines else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def _unavailable(
+    profile: str, exc: Exception, error: type[KeyringUnavailableError] = KeyringUnavailableError
+) -> KeyringUnavailableError:
+    return error(profile=profile, reason=failure_reason(exc))
 
 
 def keyring_get(service: str, profile: str) -> str | None:
@@ -56,18 +83,20 @@ def keyring_get(service: str, profile: str) -> str | None:
 
 
 def keyring_set(service: str, profile: str, value: str) -> None:
-    """Store one item; refuses a backend that would silently store nothing."""
+    """Store one item; a backend that silently stored nothing raises too."""
     import keyring
     from keyring.errors import KeyringError
 
-    if _stores_nothing():
-        raise KeyringUnavailableError(
-            profile=profile, reason=f"the backend {backend_name()} stores nothing"
-        )
+    # Tried first: the fail backend then raises the NoKeyringError reading gives, so a
+    # machine without a keyring gets one reason whatever the command.
     try:
         keyring.set_password(service, profile, value)
     except KeyringError as exc:
-        raise _unavailable(profile, exc) from None
+        raise _unavailable(profile, exc, KeyringStoreError) from None
+    if stores_nothing():
+        raise KeyringStoreError(
+            profile=profile, reason=f"the backend {backend_name()} stores nothing"
+        )
 
 
 def keyring_delete(service: str, profile: str) -> bool:
@@ -80,7 +109,7 @@ def keyring_delete(service: str, profile: str) -> bool:
     except PasswordDeleteError:
         return False
     except KeyringError as exc:
-        raise _unavailable(profile, exc) from None
+        raise _unavailable(profile, exc, KeyringDeleteError) from None
     return True
 
 
@@ -131,6 +160,6 @@ def password_for(resolved: ResolvedProfile, *, prompt: bool = False) -> SecretSt
     if keyring_problem is not None:
         raise keyring_problem
     detail = ""
-    if _stores_nothing():
+    if stores_nothing():
         detail = f" (the keyring backend {backend_name()} stores nothing)"
     raise PasswordMissingError(profile=resolved.name, username=username, detail=detail)

@@ -12,7 +12,8 @@ Two stores behind one interface, asked in order:
 
 The value is JSON: ``host``, ``username``, ``cookies``, ``expires_at``, ``door``.
 A session is only handed back by :meth:`SessionCache.load`; whether it may be
-used (same host and username, not expired) is :meth:`CachedSession.usable_for`.
+used is :meth:`CachedSession.usable_for`: it :meth:`~CachedSession.belongs_to`
+the host and username, and is not :meth:`~CachedSession.expired`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -41,6 +42,7 @@ __all__ = [
     "SessionStore",
     "StoreUnavailableError",
     "default_cache_dir",
+    "format_cookie_header",
 ]
 
 log = logging.getLogger("kfp_profiles.session")
@@ -51,6 +53,11 @@ EXPIRY_MARGIN_SECONDS = 60.0
 
 #: Windows' Credential Manager limit, in bytes of UTF-16 (CRED_MAX_CREDENTIAL_BLOB_SIZE).
 _WINDOWS_CREDENTIAL_BYTES = 2560
+
+
+def format_cookie_header(cookies: Iterable[tuple[str, str]]) -> str:
+    """The ``Cookie`` header that sends these (name, value) pairs."""
+    return "; ".join(f"{name}={value}" for name, value in cookies)
 
 
 @dataclass(frozen=True, repr=False)
@@ -68,20 +75,20 @@ class CachedSession:
     door: str | None = None
 
     def cookie_header(self) -> str:
-        return "; ".join(f"{name}={value}" for name, value in self.cookies)
+        return format_cookie_header(self.cookies)
 
     def expired(self, now: float | None = None, margin: float = EXPIRY_MARGIN_SECONDS) -> bool:
         if self.expires_at is None:
             return False
         return (time.time() if now is None else now) >= self.expires_at - margin
 
+    def belongs_to(self, host: str, username: str) -> bool:
+        """Made for this host (origin, any case) and this user, expired or not."""
+        return self.host.lower() == host.lower() and self.username == username
+
     def usable_for(self, host: str, username: str, now: float | None = None) -> bool:
         """Belongs to this host and user, and is not about to expire."""
-        return (
-            self.host.lower() == host.lower()
-            and self.username == username
-            and not self.expired(now)
-        )
+        return self.belongs_to(host, username) and not self.expired(now)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -134,7 +141,9 @@ class SessionStore(Protocol):
 
     def save(self, profile: str, value: str) -> None: ...
 
-    def delete(self, profile: str) -> None: ...
+    def delete(self, profile: str) -> bool:
+        """True when a value was there and is gone; nothing stored is fine (False)."""
+        ...
 
 
 class KeyringSessionStore:
@@ -164,11 +173,11 @@ class KeyringSessionStore:
         except KeyringUnavailableError as exc:
             raise StoreUnavailableError(str(exc.fields.get("reason", exc))) from None
 
-    def delete(self, profile: str) -> None:
+    def delete(self, profile: str) -> bool:
         from .secrets import SESSION_SERVICE, keyring_delete
 
         try:
-            keyring_delete(SESSION_SERVICE, profile)
+            return keyring_delete(SESSION_SERVICE, profile)
         except KeyringUnavailableError as exc:
             raise StoreUnavailableError(str(exc.fields.get("reason", exc))) from None
 
@@ -236,14 +245,15 @@ class FileSessionStore:
         except OSError as exc:
             raise StoreUnavailableError(f"{path}: {exc.strerror or exc}") from None
 
-    def delete(self, profile: str) -> None:
+    def delete(self, profile: str) -> bool:
         path = self.path_for(profile)
         try:
             path.unlink()
         except FileNotFoundError:
-            return
+            return False
         except OSError as exc:
             raise StoreUnavailableError(f"{path}: {exc.strerror or exc}") from None
+        return True
 
     def _ensure_folder(self) -> None:
         folder = self.folder
@@ -312,22 +322,28 @@ class SessionCache:
             folder=default_cache_dir(),
         )
 
-    def delete(self, profile: str) -> None:
-        """Forget the session of ``profile`` in every store; nothing stored is fine."""
-        self._delete_from(profile, self.stores)
+    def delete(self, profile: str) -> bool:
+        """Forget the session of ``profile`` in every store; True when one held it."""
+        return self._delete_from(profile, self.stores)
 
-    def rename(self, old: str, new: str) -> None:
-        """Move the session cached under ``old`` to ``new`` (a renamed profile)."""
+    def rename(self, old: str, new: str) -> bool:
+        """Move the session cached under ``old`` to ``new`` (a renamed profile).
+
+        True when there was one to move; an unreadable one is only deleted.
+        """
         if old == new:
-            return
+            return False
         session = self.load(old)
         if session is not None:
             self.save(new, session)
         self.delete(old)
+        return session is not None
 
-    def _delete_from(self, profile: str, stores: Sequence[SessionStore]) -> None:
+    def _delete_from(self, profile: str, stores: Sequence[SessionStore]) -> bool:
+        deleted = False
         for store in stores:
             try:
-                store.delete(profile)
+                deleted = store.delete(profile) or deleted
             except StoreUnavailableError as exc:
                 log.debug("Could not delete from session store %s: %s", store.name, exc)
+        return deleted

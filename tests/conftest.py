@@ -13,12 +13,18 @@ import kfp inside the test and read or patch that attribute themselves.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from kfp_profiles.testing import Emulator
+
+from .helpers import FAKES, FakeCluster, running
 
 # Runs pytest in a subprocess, for the tests of the package's own pytest plugin.
 pytest_plugins = ["pytester"]
@@ -67,3 +73,46 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if name.startswith(_CLEARED_PREFIXES) or name in _CLEARED_NAMES:
             monkeypatch.delenv(name)
     return home
+
+
+@pytest.fixture
+def profiles_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where KFP_PROFILES_FILE points; not written yet (``write_profiles(profiles_path, text)``)."""
+    path = tmp_path / "kfp" / "profiles.toml"
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
+    return path
+
+
+@pytest.fixture
+def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No keyring works, as on a machine with none: keyring's "fail" backend, this test only.
+
+    The variable covers child processes; this process's ``keyring`` chose its
+    backend at first use, so it is replaced as well (and put back afterwards).
+    """
+    import keyring.core
+    from keyring.backends import fail
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    monkeypatch.setattr(keyring.core, "_keyring_backend", fail.Keyring())  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCluster]:
+    """A KFP emulator as the service ``ml-pipeline-ui``, and the stand-in kubectl first on PATH."""
+    from kfp_profiles.portforward import stop_all
+
+    with Emulator(door="none") as kfp:
+        kfp.add_experiment("through-the-forward")
+        log = tmp_path / "kubectl-starts.jsonl"
+        monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
+        monkeypatch.setenv("FAKE_KUBECTL_TARGET", kfp.url.removeprefix("http://"))
+        monkeypatch.setenv("FAKE_KUBECTL_LOG", str(log))
+        fake = FakeCluster(kfp, log)
+        yield fake
+        stop_all()
+        # A test that failed may have left a kubectl behind a dead parent.
+        for pid in fake.kubectl_pids():
+            if running(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)

@@ -1,9 +1,17 @@
-"""Small helpers shared by the tests: write a real profiles file with real permissions."""
+"""Small helpers shared by the tests: profiles files, free ports, the stand-in cluster."""
 
 from __future__ import annotations
 
+import json
+import socket
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+
+from kfp_profiles.testing import Emulator
+
+#: The stand-in ``kubectl`` (there is no Kubernetes cluster in the tests).
+FAKES = Path(__file__).parent / "fakes"
 
 
 def write_profiles(path: Path, text: str, *, mode: int = 0o600) -> Path:
@@ -12,3 +20,39 @@ def write_profiles(path: Path, text: str, *, mode: int = 0o600) -> Path:
     path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
     path.chmod(mode)
     return path
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on: connections to it are refused until someone binds it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie has exited: it only waits to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@dataclass
+class FakeCluster:
+    """The KFP emulator behind a stand-in kubectl, and the log of the kubectl it started."""
+
+    kfp: Emulator
+    log: Path
+
+    def kubectl_pids(self) -> list[int]:
+        """One pid per kubectl started so far."""
+        if not self.log.exists():
+            return []
+        return [json.loads(line)["pid"] for line in self.log.read_text().splitlines()]
+
+    def kubectl_argvs(self) -> list[list[str]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line)["argv"] for line in self.log.read_text().splitlines()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,14 +110,14 @@ CASES = [
         DEX.replace("https://kubeflow.example.com/pipeline", "kubeflow.example.com"),
         lambda _: resolve("prod"),
         errors.ProfileValidationError,
-        ["`host` is invalid", "http:// or https:// URL"],
+        ["`host` = 'kubeflow.example.com' is invalid", "http:// or https:// URL"],
     ),
     Case(
         "negative timeout",
         DEX + "timeout = -1\n",
         lambda _: resolve("prod"),
         errors.ProfileValidationError,
-        ["`timeout` is invalid", "greater than 0"],
+        ["`timeout` = -1 is invalid", "greater than 0"],
     ),
     Case(
         "unknown profile",
@@ -174,7 +175,7 @@ CASES = [
         DEX,
         lambda _: resolve("prod"),
         errors.ProfileValidationError,
-        ["environment variable KFP_TIMEOUT", "`timeout` is invalid"],
+        ["environment variable KFP_TIMEOUT", "`timeout` = 'soon' is invalid"],
         env={"KFP_TIMEOUT": "soon"},
     ),
     Case(
@@ -234,27 +235,22 @@ assert len(CASES) >= 15, "issue 2 asks for at least 15 bad inputs"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "profiles.toml"
-    if case.file is None:
-        monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
-    else:
-        write_profiles(path, case.file.replace("{dir}", str(tmp_path)), mode=case.mode)
-        monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
+def test_bad_input(
+    case: Case,
+    tmp_path: Path,
+    profiles_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    if case.file is not None:
+        write_profiles(profiles_path, case.file.replace("{dir}", str(tmp_path)), mode=case.mode)
     for name, value in case.env.items():
         monkeypatch.setenv(name, value)
-    if "PYTHON_KEYRING_BACKEND" in case.env:
-        import keyring.core
-
-        monkeypatch.setattr(keyring.core, "_keyring_backend", None)
-        keyring.core.init_backend()
-    try:
-        with pytest.raises(case.error) as caught:
-            case.call(tmp_path)
-    finally:
-        if "PYTHON_KEYRING_BACKEND" in case.env:
-            monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
-            keyring.core.init_backend()
+    if case.env.get("PYTHON_KEYRING_BACKEND") == "keyring.backends.fail.Keyring":
+        # keyring chose its backend at first use: the variable alone changes nothing here.
+        request.getfixturevalue("no_keyring")
+    with pytest.raises(case.error) as caught:
+        case.call(tmp_path)
     message = str(caught.value)
     for fragment in case.says:
         assert fragment in message, f"{fragment!r} not in {message!r}"
@@ -265,10 +261,9 @@ def test_bad_input(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_locked_keyring_names_every_other_way(
     keyring_backend: object,
     secret_service: SecretServiceKeyring,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    profiles_path: Path,
 ) -> None:
-    monkeypatch.setenv("KFP_PROFILES_FILE", str(write_profiles(tmp_path / "profiles.toml", DEX)))
+    write_profiles(profiles_path, DEX)
     secret_service.lock()
     with pytest.raises(errors.KeyringUnavailableError) as caught:
         password_for(resolve("prod"))
@@ -279,12 +274,132 @@ def test_locked_keyring_names_every_other_way(
 
 
 def test_missing_password_names_the_three_ways(
-    keyring_backend: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    keyring_backend: object, profiles_path: Path
 ) -> None:
-    monkeypatch.setenv("KFP_PROFILES_FILE", str(write_profiles(tmp_path / "profiles.toml", DEX)))
+    write_profiles(profiles_path, DEX)
     with pytest.raises(errors.PasswordMissingError) as caught:
         password_for(resolve("prod"))
     assert str(caught.value) == (
         "Profile 'prod' needs a password to log in as 'user@example.com' and none was "
         "found: pass password=..., set KFP_PASSWORD, or run `kfp-profiles secret set prod`."
+    )
+
+
+NOT_A_TABLE = '[profiles]\ndev = "x"\n'
+
+
+@pytest.mark.parametrize("argv", [["show", "dev"], ["env", "dev"]])
+def test_profile_that_is_not_a_table_is_refused_by_the_command_line(
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kfp_profiles.cli import run
+
+    path = write_profiles(tmp_path / "profiles.toml", NOT_A_TABLE)
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
+    assert run(argv) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"kfp-profiles: error: Profile 'dev' in {path}: must be a table ([profiles.dev]), "
+        "not a str."
+    ]
+
+
+def test_profile_that_is_not_a_table_is_refused_by_get_client_and_doctor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kfp_profiles.cli import run
+
+    path = write_profiles(tmp_path / "profiles.toml", NOT_A_TABLE)
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
+    expected = f"Profile 'dev' in {path}: must be a table ([profiles.dev]), not a str."
+    with pytest.raises(errors.ProfileValidationError) as caught:
+        get_client("dev")
+    assert str(caught.value) == expected
+    assert caught.value.exit_code == 2
+    run(["doctor", "dev"])
+    captured = capsys.readouterr()
+    assert "AttributeError" not in captured.out + captured.err
+    assert any(
+        line.split()[:2] == ["profile", "FAIL"] and line.endswith(expected)
+        for line in captured.out.splitlines()
+    ), captured.out
+
+
+DEV = '[profiles.dev]\nkind = "standalone-port-forward"\n'
+LOCAL_PORT_DOC = "(Local port; 0 lets kubectl pick one)."
+TIMEOUT_DOC = "(Seconds bounding the connect and the read of every request)."
+
+
+@pytest.mark.parametrize(
+    ("file", "env", "overrides", "line"),
+    [
+        (
+            DEV + "local_port = 99999\n",
+            {},
+            {},
+            "Profile 'dev' in {file}: `local_port` = 99999 is invalid: it must be less than "
+            f"or equal to 65535 {LOCAL_PORT_DOC}",
+        ),
+        (
+            DEV,
+            {"KFP_TIMEOUT": "-1"},
+            {},
+            "Profile 'dev' in environment variable KFP_TIMEOUT: `timeout` = '-1' is invalid: "
+            f"it must be greater than 0 {TIMEOUT_DOC}",
+        ),
+        (
+            DEV,
+            {"KFP_LOCAL_PORT": "abc"},
+            {},
+            "Profile 'dev' in environment variable KFP_LOCAL_PORT: `local_port` = 'abc' is "
+            f"invalid: it must be a valid integer {LOCAL_PORT_DOC}",
+        ),
+        (
+            DEV,
+            {"KFP_VERIFY_TLS": "maybe"},
+            {},
+            "Profile 'dev' in environment variable KFP_VERIFY_TLS: `verify_tls` = 'maybe' is "
+            "invalid: it must be true or false (Check the server's TLS certificate).",
+        ),
+        (
+            DEV,
+            {},
+            {"timeout": -1},
+            "Profile 'dev' in the keyword arguments: `timeout` = -1 is invalid: it must be "
+            f"greater than 0 {TIMEOUT_DOC}",
+        ),
+    ],
+    ids=["file", "KFP_TIMEOUT", "KFP_LOCAL_PORT", "KFP_VERIFY_TLS", "keyword"],
+)
+def test_bad_value_shows_the_value_and_what_the_field_is(
+    file: str,
+    env: dict[str, str],
+    overrides: dict[str, Any],
+    line: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = write_profiles(tmp_path / "profiles.toml", file)
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(errors.ProfileValidationError) as caught:
+        get_client("dev", **overrides)
+    assert str(caught.value) == line.format(file=path)
+
+
+def test_bad_proxy_url_is_shown_without_its_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_profiles(tmp_path / "profiles.toml", DEV)
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
+    monkeypatch.setenv("KFP_PROXY", "socks5://me:hunter2@proxy.corp:1080")
+    with pytest.raises(errors.ProfileValidationError) as caught:
+        resolve("dev")
+    assert str(caught.value) == (
+        "Profile 'dev' in environment variable KFP_PROXY: `proxy` = 'socks5://***@proxy.corp:1080' "
+        "is invalid: it must be an http:// or https:// URL with a host, like "
+        "https://kubeflow.example.com/pipeline (HTTP(S) proxy URL for the login and the API calls)."
     )

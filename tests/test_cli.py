@@ -18,13 +18,11 @@ import os
 import re
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,7 @@ import pytest
 
 from kfp_profiles.cli import run
 from kfp_profiles.testing import Emulator
-from tests.helpers import write_profiles
+from tests.helpers import FakeCluster, free_port, write_profiles
 from tests.test_editing import BETWEEN, DEV, HEAD, ORIGINAL, PROD, STAGING, TAIL_GAP
 
 if sys.version_info >= (3, 11):
@@ -42,7 +40,6 @@ else:  # pragma: no cover - Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).with_name("kfp-profiles")
-FAKES = Path(__file__).parent / "fakes"
 HANG_BOUND = 60.0  # only stops a broken test from hanging
 DEX_PASSWORD = "12341234"  # the emulator's Dex user (front-door.md)
 DEX_USER = "user@example.com"
@@ -59,13 +56,6 @@ def cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None)
         timeout=HANG_BOUND,
         env={**os.environ, **(env or {})},
     )
-
-
-@pytest.fixture
-def profiles_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "kfp" / "profiles.toml"
-    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
-    return path
 
 
 # --- the entry points ---------------------------------------------------------------------
@@ -137,7 +127,12 @@ def test_manage_profiles_from_init_to_remove(profiles_path: Path) -> None:
         "http://localhost:3001",
         "-",
     ]
-    assert listing[2].split() == ["prod", "platform-dex", "https://kf.example.com", "team-a"]
+    assert listing[2].split() == [
+        "prod",
+        "platform-dex",
+        "https://kf.example.com/pipeline",  # as `show` and get_client use it
+        "team-a",
+    ]
 
     shown = json.loads(cli("show", "prod", "--json").stdout)
     assert shown["values"]["host"] == "https://kf.example.com/pipeline"  # the gateway's /pipeline
@@ -556,9 +551,7 @@ def test_check_fails_with_the_login_error_and_its_exit_status(
 def test_check_of_an_unreachable_host_fails_fast_with_status_5(
     profiles_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     write_profiles(
         profiles_path,
         f'[profiles.gone]\nkind = "standalone-in-cluster"\nhost = "http://127.0.0.1:{port}"\n',
@@ -687,27 +680,8 @@ def test_doctor_lists_kubectl_contexts_from_the_kubeconfig(
 # --- port-forward, through the stand-in kubectl (there is no cluster here) ------------------
 
 
-@pytest.fixture
-def fake_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(door="none") as kfp:
-        kfp.add_experiment("through-the-forward")
-        monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
-        monkeypatch.setenv("FAKE_KUBECTL_TARGET", kfp.url.removeprefix("http://"))
-        yield kfp
-        from kfp_profiles.portforward import stop_all
-
-        stop_all()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_port_forward_runs_in_the_foreground_until_ctrl_c(
-    fake_cluster: Emulator, profiles_path: Path
+    cluster: FakeCluster, profiles_path: Path
 ) -> None:
     port = free_port()
     write_profiles(
@@ -743,7 +717,7 @@ def test_port_forward_runs_in_the_foreground_until_ctrl_c(
 
 
 def test_check_starts_the_managed_port_forward(
-    fake_cluster: Emulator, profiles_path: Path, capsys: pytest.CaptureFixture[str]
+    cluster: FakeCluster, profiles_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     port = free_port()
     write_profiles(
@@ -821,3 +795,186 @@ def test_doctor_says_when_nothing_answers(
     line = door_line(capsys.readouterr().out)
     assert line.startswith(f"front door  --    nothing answers at http://localhost:{port}: ")
     assert line.endswith("(or run `kfp-profiles port-forward dev`)")
+
+
+# --- bare groups, typos, keyring messages, KFP_PROFILE, check's profile name ----------------
+
+
+@pytest.mark.parametrize("group", [[], ["secret"], ["manifest"]])
+def test_a_group_without_its_command_prints_its_help_and_succeeds(
+    profiles_path: Path, group: list[str]
+) -> None:
+    done = cli(*group)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    command_path = " ".join(["kfp-profiles", *group])
+    assert done.stdout.startswith(f"Usage: {command_path} [OPTIONS] COMMAND")
+    assert "\nCommands:\n" in done.stdout  # click's layout, not one squeezed line
+
+
+def test_a_mistyped_command_gets_a_suggestion_in_a_fresh_process(profiles_path: Path) -> None:
+    done = cli("lst")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "kfp-profiles: error: No such command 'lst'. Did you mean 'list'? See "
+        "`kfp-profiles --help`.\n"
+    )
+
+
+NO_KEYRING = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+NO_KEYRING_REASON = "NoKeyringError: No recommended backend was available"
+
+
+def test_without_a_keyring_every_command_gives_one_short_reason_and_its_own_fix(
+    profiles_path: Path,
+) -> None:
+    write_profiles(
+        profiles_path, DEX_FILE.format(host="https://kf.example.com", user="u", namespace="n")
+    )
+    stored = cli("secret", "set", "prod", stdin="a-password\n", env=NO_KEYRING)
+    assert stored.returncode == 3
+    assert stored.stderr == (
+        f"kfp-profiles: error: The OS keyring cannot store secrets ({NO_KEYRING_REASON}), so "
+        f"nothing was stored for profile 'prod': start a Secret Service or choose a backend "
+        f"that stores with PYTHON_KEYRING_BACKEND, or set KFP_PASSWORD instead.\n"
+    )
+    deleted = cli("secret", "delete", "prod", env=NO_KEYRING)
+    assert deleted.returncode == 3
+    assert deleted.stderr == (
+        f"kfp-profiles: error: The OS keyring cannot be used ({NO_KEYRING_REASON}), so nothing "
+        f"was deleted for profile 'prod': start or unlock the keyring that holds the password "
+        f"(a Secret Service, or the backend PYTHON_KEYRING_BACKEND names) and run "
+        f"`kfp-profiles secret delete prod` again.\n"
+    )
+    shown = cli("show", "prod", "--sources", env=NO_KEYRING)
+    assert re.search(
+        rf"^password\s+\(unknown\)\s+keyring unavailable: {NO_KEYRING_REASON}$",
+        shown.stdout,
+        re.M,
+    ), shown.stdout
+    doctor = cli("doctor", "--offline", "prod", env=NO_KEYRING)
+    assert f"keyring     WARN  unusable ({NO_KEYRING_REASON}): " in doctor.stdout
+    for done in (stored, deleted, shown, doctor):
+        assert "keyrings.alt" not in done.stdout + done.stderr
+        assert "a-password" not in done.stdout + done.stderr
+
+
+def test_a_keyring_that_stores_nothing_is_named_when_storing(profiles_path: Path) -> None:
+    write_profiles(
+        profiles_path, DEX_FILE.format(host="https://kf.example.com", user="u", namespace="n")
+    )
+    done = cli(
+        "secret",
+        "set",
+        "prod",
+        stdin="a-password\n",
+        env={"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"},
+    )
+    assert done.returncode == 3
+    assert done.stderr.startswith(
+        "kfp-profiles: error: The OS keyring cannot store secrets (the backend "
+        "keyring.backends.null.Keyring stores nothing), so nothing was stored for profile 'prod'"
+    )
+    assert "secret set" not in done.stderr  # not the command that just failed
+
+
+TWO_PROFILES = """\
+[profiles.a]
+kind = "standalone-in-cluster"
+
+[profiles.b]
+kind = "standalone-in-cluster"
+"""
+
+
+def test_doctor_fails_when_kfp_profile_names_no_profile(
+    profiles_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_profiles(profiles_path, TWO_PROFILES)
+    monkeypatch.setenv("KFP_PROFILE", "nosuch")
+    assert run(["doctor", "--offline"]) == 1
+    assert re.search(r"^profile     FAIL  No profile named 'nosuch'", capsys.readouterr().out, re.M)
+
+    profiles_path.unlink()  # no file at all: a profile asked for still fails ...
+    assert run(["doctor", "--offline"]) == 1
+    assert re.search(r"^profile     FAIL  No profiles file at", capsys.readouterr().out, re.M)
+    monkeypatch.delenv("KFP_PROFILE")  # ... and with none asked for it is only a note
+    assert run(["doctor", "--offline"]) == 0
+    assert re.search(r"^profile     --    No profiles file at", capsys.readouterr().out, re.M)
+
+
+def test_doctor_reads_the_profiles_file_once(
+    profiles_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kfp_profiles import files, resolution
+
+    write_profiles(profiles_path, TWO_PROFILES)
+    load = files.load_config
+    loads: list[object] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        loads.append(args)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(files, "load_config", counted)
+    monkeypatch.setattr(resolution, "load_config", counted)
+    assert run(["doctor", "--offline", "a"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^profile     ok    a \(standalone-in-cluster\)", out, re.M)
+    assert len(loads) == 1
+
+
+def test_list_warns_when_kfp_profile_names_no_profile(profiles_path: Path) -> None:
+    write_profiles(profiles_path, TWO_PROFILES)
+    done = cli("list", env={"KFP_PROFILE": "nosuch"})
+    assert done.returncode == 0
+    assert "KFP_PROFILE" not in done.stdout
+    assert done.stderr == (
+        "kfp-profiles: warning: KFP_PROFILE=nosuch names no profile, so get_client() will "
+        "fail; unset it or use one of a, b.\n"
+    )
+    done = cli("list", env={"KFP_PROFILE": "b"})
+    assert done.stdout.splitlines()[-1] == "KFP_PROFILE=b selects 'b' in this shell."
+    assert done.stderr == ""
+
+
+def test_check_names_a_profile_with_a_space_whole(
+    profiles_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = free_port()  # nothing listens there
+    write_profiles(
+        profiles_path,
+        f'[profiles."team a"]\nkind = "standalone-in-cluster"\nhost = "http://127.0.0.1:{port}"\n',
+    )
+    assert run(["check", "team a"]) == 5
+    captured = capsys.readouterr()
+    healthz = next(line for line in captured.out.splitlines() if line.startswith("healthz"))
+    detail = healthz.split(" s  ", 1)[1]
+    assert detail.startswith(f"Cannot reach http://127.0.0.1:{port} for profile 'team a'")
+    assert captured.err == f"kfp-profiles: error: check of profile 'team a' failed: {detail}\n"
+
+
+def test_an_edit_of_a_file_others_can_read_warns_once(profiles_path: Path) -> None:
+    # `use` loads the file, then edits it: each read used to repeat the warning.
+    write_profiles(profiles_path, '[profiles.a]\nkind = "standalone-in-cluster"\n', mode=0o644)
+    for argv in (["use", "a"], ["add", "b", "--kind", "standalone-in-cluster"]):
+        done = cli(*argv)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == (
+            f"kfp-profiles: warning: {profiles_path} can be read by other users; "
+            f"run `chmod 600 {profiles_path}`.\n"
+        )
+
+
+def test_doctor_fails_a_directory_named_as_the_profiles_file(
+    profiles_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profiles_path.mkdir(parents=True)  # it said "profiles ok 0 profiles"
+    run(["doctor", "--offline"])
+    said = (
+        f"{profiles_path} is a directory, not a profiles file; point KFP_PROFILES_FILE "
+        f"(or --file) at a file such as {profiles_path / 'profiles.toml'}."
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert f"file        FAIL  {said}" in lines
+    assert f"profiles    FAIL  {said}" in lines

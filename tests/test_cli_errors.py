@@ -17,6 +17,8 @@ from kfp_profiles import cli as cli_package
 from kfp_profiles import errors
 from kfp_profiles.cli import run
 
+from .helpers import write_profiles
+
 GOOD = """\
 default = "dev"
 
@@ -85,8 +87,8 @@ CASES = [
         "port out of range",
         ["add", "x", "--kind", "standalone-port-forward", "--local-port", "70000"],
         2,
-        "Profile 'x' in the command line: `local_port` is invalid: Input should be less "
-        "than or equal to 65535.",
+        "Profile 'x' in the command line: `local_port` = 70000 is invalid: it must be less "
+        "than or equal to 65535 (Local port; 0 lets kubectl pick one).",
     ),
     Case(
         "option of another kind",
@@ -113,8 +115,9 @@ CASES = [
         "host that is not a URL",
         ["add", "x", "--kind", "standalone-in-cluster", "--host", "kubeflow"],
         2,
-        "Profile 'x' in the command line: `host` is invalid: `host` must be an http:// or "
-        "https:// URL with a host, like https://kubeflow.example.com/pipeline (got 'kubeflow').",
+        "Profile 'x' in the command line: `host` = 'kubeflow' is invalid: it must be an "
+        "http:// or https:// URL with a host, like https://kubeflow.example.com/pipeline "
+        "(URL of the KFP API; wins over the kind's default).",
     ),
     Case(
         "name already taken",
@@ -281,17 +284,14 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_bad_input_gives_one_exact_line(
     case: Case,
-    tmp_path: Path,
+    profiles_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    path = tmp_path / "kfp" / "profiles.toml"
+    path = profiles_path
     if case.file is not None:
-        path.parent.mkdir()
-        path.write_text(case.file)
-        path.chmod(case.mode)
+        write_profiles(path, case.file, mode=case.mode)
     before = path.read_bytes() if path.exists() else None
-    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
     for name, value in case.env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr("sys.stdin", io.StringIO(case.stdin))
@@ -353,3 +353,108 @@ def test_the_documented_exit_statuses_are_the_ones_used() -> None:
     for error_class in subclasses(errors.KfpProfilesError):
         assert error_class.exit_code in table, error_class.__name__
     assert table.keys() >= {0, 1, 2, 130}
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["show", "dev", "extra"],
+            "Got unexpected extra argument (extra); see `kfp-profiles show --help`.",
+        ),
+        (["--debug"], "Missing command; see `kfp-profiles --help`."),
+        (
+            # A URL with no host passed the old prefix test, then failed as InvalidURL.
+            ["doctor", "--host", "http://"],
+            "--host must be an http:// or https:// URL, like http://localhost:8080/pipeline "
+            "(got 'http://').",
+        ),
+    ],
+)
+def test_a_bad_command_line_is_one_sentence_with_its_fix(
+    argv: list[str],
+    line: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "profiles.toml"
+    path.write_text(GOOD)
+    path.chmod(0o600)
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
+    assert run(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"kfp-profiles: error: {line}"]
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list"],
+        ["show", "dev"],
+        ["use", "dev"],
+        ["add", "x", "--kind", "standalone-in-cluster"],
+        ["remove", "dev"],
+        ["init"],
+        ["init", "--force"],
+    ],
+)
+def test_a_directory_named_as_the_profiles_file_is_one_sentence_with_its_fix(
+    argv: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # It was read as a file with no profiles, or failed as an unexpected IsADirectoryError.
+    folder = tmp_path / "adir.toml"
+    folder.mkdir()
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(folder))
+    assert run(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"kfp-profiles: error: {folder} is a directory, not a profiles file; point "
+        f"KFP_PROFILES_FILE (or --file) at a file such as {folder / 'profiles.toml'}."
+    ]
+    assert captured.out == ""
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (
+            b'default = "a"\r[profiles.a]\rkind = "standalone-in-cluster"\r',
+            "1:14: the line ends in a bare CR, which TOML does not allow; save the file with "
+            "LF or CRLF line endings.",
+        ),
+        (
+            b'# caf\xe9\n[profiles.a]\nkind = "standalone-in-cluster"\n',
+            "1:6: byte 0xe9 is not UTF-8; save the file as UTF-8.",
+        ),
+        (
+            b'[profiles.a]\nkind = "standalone-in-cluster"\n\n[profiles.a]\n',
+            "4:12: [profiles.a] is defined twice; merge the two tables or rename one.",
+        ),
+    ],
+    ids=["bare CR", "not UTF-8", "table twice"],
+)
+@pytest.mark.parametrize(
+    "argv", [["list"], ["use", "a"], ["add", "b", "--kind", "standalone-in-cluster"]]
+)
+def test_a_file_that_is_not_toml_gets_one_line_alike_from_list_and_edits(
+    argv: list[str],
+    content: bytes,
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "profiles.toml"
+    path.write_bytes(content)
+    path.chmod(0o600)
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
+    assert run(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"kfp-profiles: error: {path}:{says}"]
+    assert path.read_bytes() == content

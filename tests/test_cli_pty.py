@@ -84,13 +84,6 @@ class Terminal:
         return os.waitstatus_to_exitcode(status)
 
 
-@pytest.fixture
-def profiles_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "kfp" / "profiles.toml"
-    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
-    return path
-
-
 def test_add_prompts_for_what_is_missing_and_stores_the_password(
     profiles_path: Path, keyring_backend: Any
 ) -> None:

@@ -311,7 +311,10 @@ def test_server_that_never_answers_fails_instead_of_hanging(
     assert built < 5
     assert failed < 15
     assert silent_server in str(caught.value)
-    assert "no answer within the timeout" in str(caught.value)
+    assert str(caught.value) == (
+        f"Cannot reach {silent_server} for profile 'stuck': the server accepted the connection "
+        "but sent no answer within 1 s; check the server, or raise `timeout` in the profile."
+    )
 
 
 @pytest.mark.parametrize(
@@ -342,6 +345,7 @@ def test_unreachable_host_is_a_typed_error_naming_host_and_cause(
 
 def test_tls_failure_is_a_typed_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with Emulator(door="none", tls=True) as emu:
+        emu.add_experiment("over-tls")
         use_file(
             monkeypatch,
             tmp_path,
@@ -356,7 +360,9 @@ def test_tls_failure_is_a_typed_error(tmp_path: Path, monkeypatch: pytest.Monkey
         assert "TLS failed" in str(caught.value)
         assert "ca_bundle" in str(caught.value)
         # With the emulator's CA the same profile works.
-        assert get_client("tls", ca_bundle=str(emu.ca_path)).list_experiments() is not None
+        listed = get_client("tls", ca_bundle=str(emu.ca_path)).list_experiments()
+        assert listed is not None
+        assert [e.display_name for e in listed.experiments or []] == ["over-tls"]
 
 
 def test_login_page_is_an_error_never_an_empty_result(
@@ -395,3 +401,53 @@ def test_import_is_light() -> None:
     assert "kfp_profiles" in imported
     for heavy in ("kfp", "kfp_server_api", "requests", "keyring", "pydantic_settings", "urllib3"):
         assert heavy not in imported
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_an_unreadable_ca_bundle_from_the_environment_is_named_with_its_variable(
+    variable: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No `ca_bundle` in the profile: the trust in use is the variable's path.
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(variable, "/nonexistent/ca.pem")
+    with Emulator(door="none", tls=True) as emu:
+        use_file(
+            monkeypatch,
+            tmp_path,
+            f"""
+            [profiles.tls]
+            kind = "standalone-in-cluster"
+            host = "{emu.api_url}"
+            timeout = 5
+        """,
+        )
+        with pytest.raises(ConnectionFailedError) as caught:
+            get_client("tls").list_experiments()
+        assert str(caught.value) == (
+            f"Cannot reach {emu.url} for profile 'tls': the CA bundle /nonexistent/ca.pem named "
+            f"by {variable} cannot be read; point {variable} at an existing PEM file, or unset it."
+        )
+
+
+def test_an_unreadable_ca_bundle_of_the_profile_is_named_as_its_field(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/from-the-environment.pem")
+    missing = tmp_path / "gone" / "ca.pem"
+    with Emulator(door="none", tls=True) as emu:
+        use_file(
+            monkeypatch,
+            tmp_path,
+            f"""
+            [profiles.tls]
+            kind = "standalone-in-cluster"
+            host = "{emu.api_url}"
+        """,
+        )
+        with pytest.raises(ConnectionFailedError) as caught:
+            get_client("tls", ca_bundle=str(missing)).list_experiments()
+        assert str(caught.value) == (
+            f"Cannot reach {emu.url} for profile 'tls': the CA bundle {missing} cannot be read; "
+            "point `ca_bundle` at an existing PEM file."
+        )

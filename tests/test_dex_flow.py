@@ -8,7 +8,7 @@ in which order, and what it concludes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -319,7 +319,7 @@ def test_the_ldap_connector_is_reached_directly() -> None:
             ),
         }
     )
-    outcome = run(door, DexLoginSettings(**{**SETTINGS.__dict__, "connector": "ldap"}))
+    outcome = run(door, replace(SETTINGS, connector="ldap"))
     assert door.hops[1:3] == ["GET /dex/auth/ldap", "POST /dex/auth/ldap/login"]
     assert outcome.requests == 4
 
@@ -339,7 +339,7 @@ def test_an_unknown_connector_is_an_error_listing_those_offered() -> None:
             "GET /dex/auth": const(page(200, CONNECTOR_LIST)),
         }
     )
-    settings = DexLoginSettings(**{**SETTINGS.__dict__, "connector": "github"})
+    settings = replace(SETTINGS, connector="github")
     with pytest.raises(UnknownConnectorError) as caught:
         run(door, settings)
     message = str(caught.value)
@@ -349,7 +349,7 @@ def test_an_unknown_connector_is_an_error_listing_those_offered() -> None:
 
 def test_an_unknown_connector_with_one_offered_names_that_one() -> None:
     door = second_config_door(**{"GET /dex/auth/github": const(page(400, "no such connector"))})
-    settings = DexLoginSettings(**{**SETTINGS.__dict__, "connector": "github"})
+    settings = replace(SETTINGS, connector="github")
     with pytest.raises(UnknownConnectorError, match="offers 'local'"):
         run(door, settings)
 
@@ -408,7 +408,7 @@ def test_the_password_is_not_posted_over_http_when_the_host_is_https() -> None:
             )
         }
     )
-    settings = DexLoginSettings(**{**SETTINGS.__dict__, "api_url": "https://kf.test/pipeline"})
+    settings = replace(SETTINGS, api_url="https://kf.test/pipeline")
     with pytest.raises(InsecurePasswordPostError, match="plain HTTP"):
         run(door, settings)
     assert [r.method for r in door.sent] == ["GET", "GET"]

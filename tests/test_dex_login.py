@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import sys
 import threading
 import time
@@ -18,7 +17,7 @@ from pydantic import SecretStr
 
 from kfp_profiles.auth.dex import DexAuth
 from kfp_profiles.auth.dex_flow import DexLoginSettings, LoginOutcome, dex_login
-from kfp_profiles.auth.http import connection_failed, run_flow
+from kfp_profiles.auth.http import run_flow
 from kfp_profiles.errors import (
     ConnectionFailedError,
     InvalidCredentialsError,
@@ -27,6 +26,9 @@ from kfp_profiles.errors import (
 )
 from kfp_profiles.session import FileSessionStore, SessionCache
 from kfp_profiles.testing import Blackhole, Emulator
+from kfp_profiles.transport import connection_failed
+
+from .helpers import free_port
 
 USER = "user@example.com"
 PASSWORD = "12341234"
@@ -226,9 +228,7 @@ def test_tls_with_the_profiles_ca_bundle_wins_over_the_environments(
 
 
 def test_a_refused_port_fails_at_once_naming_the_host() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     settings = DexLoginSettings(
         profile="prod", api_url=f"http://127.0.0.1:{port}/pipeline", username=USER
     )
@@ -267,16 +267,21 @@ def test_a_host_name_that_does_not_resolve_is_reported_as_dns() -> None:
     settings = DexLoginSettings(
         profile="prod", api_url="https://kf.invalid/pipeline", username=USER
     )
-    failure = connection_failed(error, "https://kf.invalid/oauth2/start?rd=%2Fpipeline", settings)
+    failure = connection_failed(
+        error,
+        "https://kf.invalid/oauth2/start?rd=%2Fpipeline",
+        profile=settings.profile,
+        timeout=settings.timeout,
+        verify_tls=settings.verify_tls,
+        ca_bundle=settings.ca_bundle,
+    )
     assert "does not resolve" in str(failure) and "https://kf.invalid" in str(failure)
 
 
 def test_environment_proxies_are_honoured_and_the_profiles_proxy_wins(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead_proxy = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    dead_proxy = f"http://127.0.0.1:{free_port()}"
     with Emulator.for_release("1.11") as emu:
         monkeypatch.setenv("HTTP_PROXY", dead_proxy)
         with pytest.raises(ConnectionFailedError, match="proxy"):
@@ -442,3 +447,35 @@ def test_at_debug_no_output_contains_the_password_or_a_dex_code(
     assert f"POST {gateway}/dex/auth/local/login?back=&state=REDACTED -> 303" in caplog.text
     assert "/oauth2/callback?code=REDACTED" in caplog.text
     assert urlsplit(gateway).netloc in captured.err
+
+
+def test_the_login_names_an_unreadable_ca_bundle_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
+    with Emulator.for_release("1.11", tls=True) as emu:
+        with pytest.raises(ConnectionFailedError) as caught:
+            log_in(emu)
+        assert emu.total_requests == 0
+        assert str(caught.value) == (
+            f"Cannot reach {emu.url} for profile 'prod': the CA bundle /nonexistent/ca.pem named "
+            "by REQUESTS_CA_BUNDLE cannot be read; point REQUESTS_CA_BUNDLE at an existing PEM "
+            "file, or unset it."
+        )
+
+
+def test_one_origin_for_every_message_lowercased_and_without_userinfo() -> None:
+    settings = DexLoginSettings(
+        profile="prod", api_url="HTTPS://me:pw@KF.Example.com:8443/pipeline", username=USER
+    )
+    failure = connection_failed(
+        ConnectionRefusedError(111, "Connection refused"),
+        "HTTPS://me:pw@KF.Example.com:8443/oauth2/start?rd=%2Fpipeline&state=s3cret",
+        profile=settings.profile,
+        timeout=settings.timeout,
+        verify_tls=settings.verify_tls,
+        ca_bundle=settings.ca_bundle,
+    )
+    assert settings.origin == failure.fields["host"] == "https://kf.example.com:8443"
+    assert ":pw@" not in str(failure) and "s3cret" not in str(failure)

@@ -7,6 +7,7 @@ test SIGKILLs a writer at the moment between its temp file and its rename.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -14,18 +15,31 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from kfp_profiles import editing
 from kfp_profiles.errors import (
+    ConfigError,
     FileEditError,
     ProfileExistsError,
     ProfileNotFoundError,
     ProfilesFileExistsError,
     ProfilesFileLockedError,
+    ProfilesFileNotFoundError,
+    ProfilesFileParseError,
     ProfilesFilePermissionError,
+)
+from kfp_profiles.files import (
+    Permissions,
+    ProfilesConfig,
+    check_permissions,
+    default_file,
+    load_config,
+    profile_files,
 )
 
 if sys.version_info >= (3, 11):
@@ -448,3 +462,141 @@ def test_headers_are_parsed_as_toml_parses_them(line: str, table: tuple[str, ...
 def test_unusable_names_are_refused(name: str) -> None:
     with pytest.raises(Exception, match="is not a usable profile name"):
         editing.validate_name(name)
+
+
+# --- what is not a profiles file, and the rest of the read and write path -------------------
+
+
+def test_a_directory_where_the_file_should_be_is_refused_by_reads_and_edits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "profiles.toml"
+    folder.mkdir()
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(folder))
+    said = (
+        f"{folder} is a directory, not a profiles file; point KFP_PROFILES_FILE (or --file) "
+        f"at a file such as {folder / 'profiles.toml'}."
+    )
+    attempts: list[Callable[[], object]] = [
+        load_config,
+        lambda: editing.add_profile("x", {"kind": "standalone-in-cluster"}),
+        lambda: editing.edit_file(
+            folder, lambda text, data: (text, data), action="add profile", profile="x"
+        ),
+        lambda: editing.init_file(folder),
+        lambda: editing.init_file(folder, force=True),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ConfigError) as caught:
+            attempt()
+        assert str(caught.value) == said
+    assert list(folder.iterdir()) == []
+    assert not folder.with_name("profiles.toml.bak").exists()
+    config = ProfilesConfig(files=(folder,))
+    assert config.existing_files == ()
+    with pytest.raises(ProfilesFileNotFoundError):
+        config.require_files()
+
+
+def test_bare_cr_line_endings_are_refused_alike_by_reads_and_edits(profiles_file: Path) -> None:
+    # TOML allows LF and CRLF only; the list once read such a file and every edit failed.
+    bare_cr = ORIGINAL.replace("\n", "\r").encode()
+    profiles_file.write_bytes(bare_cr)
+    column = len(HEAD.splitlines()[0]) + 1
+    said = (
+        f"{profiles_file}:1:{column}: the line ends in a bare CR, which TOML does not allow; "
+        f"save the file with LF or CRLF line endings."
+    )
+    attempts: list[Callable[[], object]] = [
+        load_config,
+        lambda: editing.set_default_profile("prod"),
+        lambda: editing.add_profile("x", {"kind": "standalone-in-cluster"}),
+        lambda: editing.rename_profile("dev", "laptop"),
+        lambda: editing.remove_profile("dev"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ProfilesFileParseError) as caught:
+            attempt()
+        assert str(caught.value) == said
+    assert profiles_file.read_bytes() == bare_cr
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (
+            b'[profiles.a]\nkind = "standalone-in-cluster"\n'
+            b'description = "d\xc3\xa9j\xc3\xa0 \xe9"\n',  # "déjà " is good UTF-8: 5 columns
+            "3:21: byte 0xe9 is not UTF-8; save the file as UTF-8.",
+        ),
+        (
+            b'[profiles.a]\nkind = "standalone-in-cluster"\n\n[profiles.a]\n',
+            "4:12: [profiles.a] is defined twice; merge the two tables or rename one.",
+        ),
+        (
+            b'[profiles."a.b"]\n[profiles."a.b"]\n',
+            '2:16: [profiles."a.b"] is defined twice; merge the two tables or rename one.',
+        ),
+    ],
+    ids=["not UTF-8", "table twice", "quoted table twice"],
+)
+def test_a_parse_error_gives_its_place_and_its_own_fix(
+    profiles_file: Path, content: bytes, says: str
+) -> None:
+    profiles_file.write_bytes(content)
+    attempts: list[Callable[[], object]] = [
+        load_config,
+        lambda: editing.add_profile("x", {"kind": "standalone-in-cluster"}),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ProfilesFileParseError) as caught:
+            attempt()
+        assert str(caught.value) == f"{profiles_file}:{says}"
+    assert profiles_file.read_bytes() == content
+
+
+def test_a_folder_that_cannot_be_synced_does_not_fail_the_edit(
+    profiles_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+
+    def open_files_only(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if os.path.isdir(path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "open", open_files_only)
+        editing.add_profile("x", {"kind": "standalone-in-cluster"})  # the rename happened
+    assert "x" in load_config().profiles
+
+
+def test_a_file_others_can_read_is_warned_about_once_per_process(
+    profiles_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    profiles_file.chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="kfp_profiles"):
+        editing.set_default_profile("prod")  # a load, then an edit: two checks, one warning
+        load_config()
+    assert caplog.text.count(f"{profiles_file} can be read by other users") == 1
+
+
+def test_a_caller_that_reports_a_readable_file_itself_keeps_the_log_quiet(
+    profiles_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    profiles_file.chmod(0o640)
+    with caplog.at_level(logging.WARNING, logger="kfp_profiles"):
+        found = check_permissions(profiles_file, warn=False)
+        load_config()
+    assert found == Permissions(mode=0o640, readable_by_others=True)
+    assert caplog.text == ""
+
+
+def test_profile_files_splits_a_list_by_one_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KFP_PROFILES_FILE", "/from/env.toml")
+    assert profile_files() == (Path("/from/env.toml"),)
+    assert profile_files(f"/a.toml{os.pathsep} {os.pathsep}{os.pathsep}/b.toml") == (
+        Path("/a.toml"),
+        Path("/b.toml"),
+    )
+    assert profile_files(os.pathsep) == (default_file(),)

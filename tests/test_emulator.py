@@ -182,11 +182,13 @@ def cookie_value(set_cookie_line: str) -> str:
     return set_cookie_line.split(";", 1)[0].split("=", 1)[1]
 
 
-def dex_walk_to_form(emu: Emulator) -> str:
-    """GET /dex/auth and /dex/auth/local; returns the login form's URL (v2.29+)."""
-    first = raw(emu, "GET", f"/dex/auth?{DEX_QUERY}")
-    second = raw(emu, "GET", first.location)
-    return second.location
+def dex_walk_to_form(emu: Emulator, auth_url: str) -> str:
+    """GET ``auth_url`` (a door's redirect to /dex/auth), then the connector it picks.
+
+    Returns the login form's URL.
+    """
+    connector = raw(emu, "GET", auth_url)
+    return raw(emu, "GET", connector.location).location
 
 
 def oauth2_proxy_login(emu: Emulator, rd: str = "/pipeline") -> Raw:
@@ -674,7 +676,7 @@ def test_first_config_makes_dex_show_the_approval_page() -> None:
     with Emulator(door="oauth2-proxy-first", dex="v2.39") as emu:
         start = raw(emu, "GET", "/pipeline/")
         csrf = start.set_cookies["oauth2_proxy_kubeflow_csrf"].split(";")[0]
-        form_url = raw(emu, "GET", raw(emu, "GET", start.location).location).location
+        form_url = dex_walk_to_form(emu, start.location)
         password = post_form(emu, form_url, f"login={USER}&password={PASSWORD}")
         page = raw(emu, "GET", password.location)
         approve, reject = parse_page(page.body.decode()).forms
@@ -696,7 +698,7 @@ def test_first_config_makes_dex_show_the_approval_page() -> None:
 def test_approval_screen_can_be_switched_off() -> None:
     with Emulator(door="oauth2-proxy-first", approval_screen=False) as emu:
         start = raw(emu, "GET", "/pipeline/")
-        form_url = raw(emu, "GET", raw(emu, "GET", start.location).location).location
+        form_url = dex_walk_to_form(emu, start.location)
         password = post_form(emu, form_url, f"login={USER}&password={PASSWORD}")
     assert password.status == 303 and password.location.startswith("/oauth2/callback?code=")
 
@@ -723,7 +725,7 @@ def test_authservice_login_goes_through_auto_approval_and_sets_its_session() -> 
     with Emulator(door="oidc-authservice", dex="v2.36") as emu:
         first = raw(emu, "GET", "/pipeline/?ns=1")
         state_cookie = first.set_cookies["oidc_state_csrf"].split(";")[0]
-        form_url = raw(emu, "GET", raw(emu, "GET", first.location).location).location
+        form_url = dex_walk_to_form(emu, first.location)
         password = post_form(emu, form_url, f"login={USER}&password={PASSWORD}")
         approval = raw(emu, "GET", password.location)
         callback = raw(emu, "GET", approval.location, headers={"Cookie": state_cookie})
@@ -1038,6 +1040,8 @@ def test_kfp_emulator_fixture_starts_and_stops_emulators(pytester: pytest.Pytest
                 urllib.request.urlopen(door.api_url + "/apis/v2beta1/healthz", timeout=10)
             except urllib.error.HTTPError as error:
                 assert error.code == 401
+            else:
+                raise AssertionError("the door let a request with no session through")
 
         def test_they_are_stopped():
             for url in URLS:
@@ -1051,3 +1055,14 @@ def test_kfp_emulator_fixture_starts_and_stops_emulators(pytester: pytest.Pytest
     )
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("resource", ["experiments", "runs"])
+def test_a_bad_filter_is_rejected_even_when_there_is_nothing_to_list(resource: str) -> None:
+    unsupported = {"predicates": [{"operation": "LESS_THAN", "key": "name", "int_value": 1}]}
+    with Emulator() as emu:
+        for bad_filter in ("not json", json.dumps(unsupported)):
+            answer = requests.get(
+                f"{emu.url}{API}/{resource}", params={"filter": bad_filter}, timeout=TIMEOUT
+            )
+            assert error_of(answer)[:2] == (400, 3)

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -37,6 +36,8 @@ from kfp_profiles.errors import (
     ServicePortNotFoundError,
 )
 from kfp_profiles.portforward import PortForward, PortForwardSpec, kubectl_command
+
+from .helpers import free_port
 
 FAKE_KUBECTL = (Path(__file__).parent / "fakes" / "kubectl").resolve()
 
@@ -66,13 +67,6 @@ USAGE_MARKERS = (
 CONTEXT = "kfp-test"
 # Bounds a kubectl that would hang: it fails within a second when it works.
 RUN_BOUND = 60.0
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port  # closed again: connections to it are refused
 
 
 def write_kubeconfig(folder: Path, server: str) -> Path:
@@ -175,7 +169,7 @@ def run_real(argv: list[str], kubeconfig: Path) -> subprocess.CompletedProcess[s
 def test_real_kubectl_accepts_the_command_and_fails_on_the_connection(
     shape: str, tmp_path: Path
 ) -> None:
-    port = closed_port()
+    port = free_port()
     kubeconfig = write_kubeconfig(tmp_path, f"https://127.0.0.1:{port}")
 
     done = run_real(kubectl_command(SPEC_SHAPES[shape]), kubeconfig)
@@ -189,7 +183,7 @@ def test_real_kubectl_accepts_the_command_and_fails_on_the_connection(
 def test_a_refused_api_server_becomes_a_typed_error_with_kubectl_own_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    port = closed_port()
+    port = free_port()
     monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path, f"https://127.0.0.1:{port}")))
     assert REAL_KUBECTL is not None
 

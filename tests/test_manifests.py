@@ -130,10 +130,10 @@ def test_poddefault_carries_what_the_admission_webhook_reads(
 
 
 def test_a_profile_fills_in_namespace_and_token_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    profiles_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_profiles(
-        tmp_path / "profiles.toml",
+    write_profiles(
+        profiles_path,
         """
         [profiles.pod]
         kind = "platform-in-cluster"
@@ -141,7 +141,6 @@ def test_a_profile_fills_in_namespace_and_token_path(
         token_path = "/var/run/kfp/sa-token"
         """,
     )
-    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
     pod = cli_yaml(capsys, "pod", "--profile", "pod")
     validate(pod)
     assert pod["metadata"]["namespace"] == "team-x"
@@ -178,3 +177,11 @@ def test_a_profile_fills_in_namespace_and_token_path(
 def test_values_kubernetes_would_reject_are_refused_up_front(make: Any) -> None:
     with pytest.raises(ConfigError):
         make()
+
+
+def test_the_command_line_defaults_are_the_librarys(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_yaml(capsys, "poddefault", "--namespace", "team-a") == manifests.poddefault("team-a")
+    assert cli_yaml(capsys, "pod", "--namespace", "team-a") == manifests.pod("team-a")
+    assert cli_yaml(
+        capsys, "rolebinding", "--namespace", "team-b", "--from-namespace", "team-a"
+    ) == manifests.rolebinding("team-b", "team-a")

@@ -9,8 +9,6 @@ processes, the signals, the loopback HTTP and the ``kfp`` SDK.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import queue
 import signal
@@ -20,8 +18,6 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +38,11 @@ from kfp_profiles.portforward import (
     PortForwardSpec,
     ensure_forward,
     port_state,
-    stop_all,
 )
 from kfp_profiles.testing import Emulator
 
-from .helpers import write_profiles
+from .helpers import FakeCluster, free_port, running, write_profiles
 
-FAKES = Path(__file__).parent / "fakes"
 # Bounds that only stop a broken test from hanging; nothing waits this long when it works.
 HANG_BOUND = 30.0
 linux_only = pytest.mark.skipif(
@@ -57,63 +51,11 @@ linux_only = pytest.mark.skipif(
 )
 
 
-# --- the stand-in cluster ---------------------------------------------------------------
-
-
-@dataclass
-class FakeCluster:
-    """The KFP emulator behind a stand-in kubectl, and the log of the kubectl it started."""
-
-    kfp: Emulator
-    log: Path
-
-    def kubectl_pids(self) -> list[int]:
-        """One pid per kubectl started so far."""
-        if not self.log.exists():
-            return []
-        return [json.loads(line)["pid"] for line in self.log.read_text().splitlines()]
-
-    def kubectl_argvs(self) -> list[list[str]]:
-        if not self.log.exists():
-            return []
-        return [json.loads(line)["argv"] for line in self.log.read_text().splitlines()]
-
-
-@pytest.fixture
-def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCluster]:
-    with Emulator(door="none") as kfp:
-        kfp.add_experiment("through-the-forward")
-        monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
-        monkeypatch.setenv("FAKE_KUBECTL_TARGET", kfp.url.removeprefix("http://"))
-        monkeypatch.setenv("FAKE_KUBECTL_LOG", str(tmp_path / "kubectl-starts.jsonl"))
-        fake = FakeCluster(kfp, tmp_path / "kubectl-starts.jsonl")
-        yield fake
-        stop_all()
-        # A test that failed may have left a kubectl behind a dead parent.
-        for pid in fake.kubectl_pids():
-            if running(pid):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+# --- the stand-in cluster (the ``cluster`` fixture is in conftest.py) ---------------------
 
 
 def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
-
-
-def running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie has exited: it only waits to be reaped)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def child_exited(pid: int) -> bool:
@@ -168,11 +110,11 @@ def test_kfp_client_lists_experiments_through_the_managed_forward(
 
 
 def test_get_client_starts_the_forward_of_a_profile(
-    cluster: FakeCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cluster: FakeCluster, profiles_path: Path
 ) -> None:
     port = free_port()
-    profiles = write_profiles(
-        tmp_path / "profiles.toml",
+    write_profiles(
+        profiles_path,
         f"""
         [profiles.dev]
         kind = "standalone-port-forward"
@@ -180,7 +122,6 @@ def test_get_client_starts_the_forward_of_a_profile(
         kube_context = "kind-kfp"
         """,
     )
-    monkeypatch.setenv("KFP_PROFILES_FILE", str(profiles))
     from kfp_profiles import get_client
 
     with warnings.catch_warnings():
@@ -519,3 +460,49 @@ def test_a_forward_whose_pod_never_answers_times_out(
     )
     [pid] = cluster.kubectl_pids()
     assert not running(pid)
+
+
+def test_the_local_port_is_probed_once_before_kubectl_starts(
+    cluster: FakeCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kfp_profiles.portforward as portforward
+
+    probed: list[int] = []
+    real_port_state = portforward.port_state
+
+    def counted(port: int, timeout: float = 3.0) -> Any:
+        probed.append(port)
+        return real_port_state(port, timeout)
+
+    monkeypatch.setattr(portforward, "port_state", counted)
+    the_spec = spec()
+
+    url = ensure_forward(the_spec)
+
+    assert port_of(url) == the_spec.local_port
+    assert probed == [the_spec.local_port]
+    assert len(cluster.kubectl_pids()) == 1
+
+
+def test_the_foreground_forward_refuses_a_held_port_before_starting_kubectl(
+    cluster: FakeCluster,
+) -> None:
+    from kfp_profiles.portforward import run_foreground
+
+    with Emulator(door="oauth2-proxy") as not_kfp, pytest.raises(LocalPortInUseError):
+        run_foreground(spec(local_port=port_of(not_kfp.url)))
+    assert cluster.kubectl_pids() == []
+
+
+def test_kubectl_exit_message_skips_klog_noise_as_the_restart_line_does() -> None:
+    from kfp_profiles.errors import PortForwardExitedError
+    from kfp_profiles.portforward import classify_kubectl_failure
+
+    stderr = [
+        "error: lost connection to pod",
+        "E1128 20:07:04.781573   12 portforward.go:413] an error occurred forwarding",
+        "",
+    ]
+    error = classify_kubectl_failure(spec(), "kubectl port-forward", 1, stderr)
+    assert isinstance(error, PortForwardExitedError)
+    assert error.fields["kubectl_message"] == "error: lost connection to pod"

@@ -29,9 +29,9 @@ PASSWORD = "12341234"
 pytestmark = pytest.mark.keyring
 
 
-def dex_profile(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write_profiles(
-        tmp_path / "profiles.toml",
+def dex_profile(emu: Emulator, profiles_path: Path) -> None:
+    write_profiles(
+        profiles_path,
         f"""
         [profiles.prod]
         kind = "platform-dex"
@@ -41,7 +41,6 @@ def dex_profile(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         timeout = 10
         """,
     )
-    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
 
 
 @pytest.fixture
@@ -63,11 +62,11 @@ DOORS = ["1.11", "1.9.0", "1.8"]
 
 @pytest.mark.parametrize("release", DOORS)
 def test_expired_session_is_renewed_once_for_get_and_post(
-    release: str, stored_password: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    release: str, stored_password: None, profiles_path: Path
 ) -> None:
     with Emulator.for_release(release) as emu:
         emu.add_experiment("before", namespace=NAMESPACE)
-        dex_profile(emu, tmp_path, monkeypatch)
+        dex_profile(emu, profiles_path)
         client = get_client("prod")
         assert logins(emu) == 1
         emu.expire_sessions()
@@ -84,11 +83,11 @@ def test_expired_session_is_renewed_once_for_get_and_post(
 
 
 def test_threads_on_an_expired_session_share_one_login(
-    stored_password: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stored_password: None, profiles_path: Path
 ) -> None:
     with Emulator.for_release("1.11", latency=0.02) as emu:
         emu.add_experiment("shared", namespace=NAMESPACE)
-        dex_profile(emu, tmp_path, monkeypatch)
+        dex_profile(emu, profiles_path)
         client = get_client("prod")
         emu.expire_sessions()
         before = logins(emu)
@@ -115,10 +114,10 @@ def test_threads_on_an_expired_session_share_one_login(
 
 
 def test_wait_for_run_completion_survives_a_renewal(
-    stored_password: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stored_password: None, profiles_path: Path
 ) -> None:
     with Emulator.for_release("1.11") as emu:
-        dex_profile(emu, tmp_path, monkeypatch)
+        dex_profile(emu, profiles_path)
         client = get_client("prod")
         experiment = client.create_experiment("runs")
         run = client.run_pipeline(
@@ -133,12 +132,12 @@ def test_wait_for_run_completion_survives_a_renewal(
 
 
 def test_a_second_refusal_is_a_typed_error(
-    stored_password: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stored_password: None, profiles_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from kfp_profiles.testing.doors import OAuth2Proxy
 
     with Emulator.for_release("1.11") as emu:
-        dex_profile(emu, tmp_path, monkeypatch)
+        dex_profile(emu, profiles_path)
         client = get_client("prod")
         # From now on the door knows no session at all: logins still complete,
         # but the API keeps answering 401, as a misconfigured gateway would.
@@ -151,11 +150,11 @@ def test_a_second_refusal_is_a_typed_error(
 
 
 def test_new_process_reuses_the_cached_session_with_one_request(
-    stored_password: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stored_password: None, profiles_path: Path
 ) -> None:
     with Emulator.for_release("1.11") as emu:
         emu.add_experiment("cached", namespace=NAMESPACE)
-        dex_profile(emu, tmp_path, monkeypatch)
+        dex_profile(emu, profiles_path)
         get_client("prod")  # logs in and caches the session in the keyring
         emu.reset_counts()
         script = (
@@ -176,8 +175,7 @@ def test_new_process_reuses_the_cached_session_with_one_request(
 
 def test_wrong_password_is_typed_and_never_leaks(
     keyring_backend: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    profiles_path: Path,
     caplog: pytest.LogCaptureFixture,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -187,7 +185,7 @@ def test_wrong_password_is_typed_and_never_leaks(
     keyring.set_password("kfp-profiles", "prod", wrong)
     caplog.set_level(logging.DEBUG)
     with Emulator.for_release("1.11") as emu:
-        dex_profile(emu, tmp_path, monkeypatch)
+        dex_profile(emu, profiles_path)
         with pytest.raises(InvalidCredentialsError) as caught:
             get_client("prod")
     message = str(caught.value)
@@ -225,17 +223,16 @@ def html_server() -> Iterator[str]:
 
 
 def test_html_where_json_belongs_is_an_error_not_an_empty_list(
-    html_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    html_server: str, profiles_path: Path
 ) -> None:
-    path = write_profiles(
-        tmp_path / "profiles.toml",
+    write_profiles(
+        profiles_path,
         f"""
         [profiles.lab]
         kind = "standalone-in-cluster"
         host = "{html_server}"
         """,
     )
-    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
     with pytest.raises(SessionError) as caught:
         get_client("lab").list_experiments()
     assert "HTML page" in str(caught.value)
@@ -244,11 +241,11 @@ def test_html_where_json_belongs_is_an_error_not_an_empty_list(
 # Every release row of front-door.md (with the Dex it shipped), through the real SDK.
 @pytest.mark.parametrize("release", Emulator.RELEASES)
 def test_every_release_through_the_sdk(
-    release: str, stored_password: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    release: str, stored_password: None, profiles_path: Path
 ) -> None:
     with Emulator.for_release(release) as emu:
         emu.add_experiment(f"on-{release}", namespace=NAMESPACE)
-        dex_profile(emu, tmp_path, monkeypatch)
+        dex_profile(emu, profiles_path)
         assert [e.display_name for e in get_client("prod").list_experiments().experiments] == [
             f"on-{release}"
         ]
@@ -269,12 +266,11 @@ def test_connectors_approval_and_old_dex_through_the_sdk(
     connector: str,
     options: dict[str, Any],
     stored_password: None,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    profiles_path: Path,
 ) -> None:
     with Emulator(**{"door": "oauth2-proxy", "dex": "v2.44", **options}) as emu:
         emu.add_experiment("reached", namespace=NAMESPACE)
-        dex_profile(emu, tmp_path, monkeypatch)
+        dex_profile(emu, profiles_path)
         client = get_client("prod", connector=connector)
         assert [e.display_name for e in client.list_experiments().experiments] == ["reached"]
         if options.get("approval_screen"):
@@ -284,7 +280,7 @@ def test_connectors_approval_and_old_dex_through_the_sdk(
 
 
 def test_ca_bundle_wins_over_the_environment_on_both_hops(
-    stored_password: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    stored_password: None, profiles_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     unrelated = tmp_path / "unrelated-ca.pem"
     with Emulator(door="none", tls=True) as other:
@@ -294,6 +290,6 @@ def test_ca_bundle_wins_over_the_environment_on_both_hops(
     monkeypatch.setenv("CURL_CA_BUNDLE", str(unrelated))
     with Emulator.for_release("1.11", tls=True) as emu:
         emu.add_experiment("over-tls", namespace=NAMESPACE)
-        dex_profile(emu, tmp_path, monkeypatch)
+        dex_profile(emu, profiles_path)
         client = get_client("prod", ca_bundle=str(emu.ca_path))
         assert [e.display_name for e in client.list_experiments().experiments] == ["over-tls"]

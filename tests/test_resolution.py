@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from kfp_profiles.errors import ProfileNotFoundError
+from kfp_profiles.errors import (
+    KindChangeError,
+    ProfileNotFoundError,
+    ProfileValidationError,
+    SecretInFileError,
+)
 from kfp_profiles.files import load_config
-from kfp_profiles.resolution import resolve
+from kfp_profiles.resolution import _explain_source, resolve
 
 from .helpers import write_profiles
 
@@ -37,10 +44,8 @@ TWO_CLUSTERS = """
 
 
 @pytest.fixture
-def profiles_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = write_profiles(tmp_path / "profiles.toml", TWO_CLUSTERS)
-    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
-    return path
+def profiles_file(profiles_path: Path) -> Path:
+    return write_profiles(profiles_path, TWO_CLUSTERS)
 
 
 def test_name_comes_from_argument_then_env_then_default(
@@ -188,3 +193,52 @@ def test_unknown_name_lists_profiles_and_suggests(profiles_file: Path) -> None:
     assert "did you mean 'staging'?" in message
     assert "dev, pod, prod, staging" in message
     assert str(profiles_file) in message
+
+
+def test_keyword_argument_cannot_change_the_kind(profiles_file: Path) -> None:
+    with pytest.raises(KindChangeError) as caught:
+        resolve("staging", kind="standalone-port-forward")
+    assert str(caught.value) == (
+        f"Profile 'staging' in {profiles_file} is of kind 'standalone-in-cluster' but "
+        "kind='standalone-port-forward' was passed: a keyword argument cannot change a "
+        "profile's kind; drop kind= or pass the name of a profile of kind "
+        "'standalone-port-forward'."
+    )
+    assert caught.value.exit_code == 2
+    # Naming the kind the profile already has changes nothing, as with KFP_KIND.
+    assert resolve("staging", kind="standalone-in-cluster").sources["kind"] == "arg"
+
+
+def test_secret_named_keyword_is_refused_as_no_field(profiles_file: Path) -> None:
+    with pytest.raises(ProfileValidationError) as caught:
+        resolve("prod", token="s3cr3t-value")
+    assert str(caught.value) == (
+        "Profile 'prod' in the keyword arguments: `token` is not a field of kind 'platform-dex'."
+    )
+
+
+def test_explaining_the_source_keeps_a_secret_in_file_error_whole() -> None:
+    error = SecretInFileError(profile="prod", source="/p.toml", field="token")
+    assert _explain_source(error, {"token": "arg"}, "prod") is error
+
+
+def test_forward_is_managed_only_for_a_managed_forward_on_the_default_host(
+    profiles_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert resolve("dev").forward_is_managed
+    assert not resolve("staging").forward_is_managed
+    assert not resolve("dev", manage=False).forward_is_managed
+    assert not resolve("dev", host="http://127.0.0.1:8888").forward_is_managed
+    monkeypatch.setenv("KFP_HOST", "http://127.0.0.1:8888")
+    assert not resolve("dev").forward_is_managed
+
+
+def test_loading_the_files_does_not_import_pydantic(profiles_file: Path) -> None:
+    # Shell completion and `kfp_profiles.load_config` pay for the file, not for the models.
+    code = (
+        "import sys, kfp_profiles.files as files\n"
+        "assert files.load_config().profiles\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "[]\n", done.stdout + done.stderr

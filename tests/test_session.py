@@ -12,7 +12,6 @@ import json
 import os
 import stat
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -168,13 +167,17 @@ def test_readers_never_see_a_half_written_file(tmp_path: Path) -> None:
     large = make_session(cookies=tuple((f"c{i}", "y" * 5000) for i in range(8))).to_json()
     store.save("prod", small)
     stop = threading.Event()
-    seen: list[str] = []
+    # Every read and every error is recorded and checked here: an assert in the
+    # reader thread would only end that thread, never fail the test.
+    seen: list[str | None] = []
+    errors: list[BaseException] = []
 
     def read_continuously() -> None:
-        while not stop.is_set():
-            text = store.load("prod")
-            assert text is not None
-            seen.append(text)
+        try:
+            while not stop.is_set():
+                seen.append(store.load("prod"))
+        except BaseException as exc:
+            errors.append(exc)
 
     reader = threading.Thread(target=read_continuously)
     reader.start()
@@ -184,7 +187,9 @@ def test_readers_never_see_a_half_written_file(tmp_path: Path) -> None:
     finally:
         stop.set()
         reader.join()
+    assert errors == []
     assert seen
+    assert all(text is not None for text in seen)
     assert all(text in (small, large) for text in seen)
 
 
@@ -233,19 +238,7 @@ def test_a_corrupt_cached_value_is_treated_as_absent(tmp_path: Path) -> None:
     assert SessionCache([store]).load("prod") is None
 
 
-@pytest.fixture
-def failing_keyring() -> Iterator[None]:
-    """keyring's own "no backend" keyring, the one it picks when none works."""
-    import keyring
-    from keyring.backends import fail
-
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())  # type: ignore[no-untyped-call]
-    yield
-    keyring.set_keyring(previous)
-
-
-def test_without_a_working_keyring_the_file_store_is_used(failing_keyring: None) -> None:
+def test_without_a_working_keyring_the_file_store_is_used(no_keyring: None) -> None:
     cache = SessionCache()
     assert cache.save("prod", make_session()) == "file"
     assert FileSessionStore().load("prod") is not None
@@ -313,10 +306,12 @@ def test_rename_and_delete_reach_the_keyring(keyring_backend: Any) -> None:
     assert keyring_store.load("new") is None
 
 
-def test_a_value_too_large_for_the_keyring_goes_to_the_file(tmp_path: Path) -> None:
+def test_a_value_too_large_for_the_keyring_goes_to_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A stand-in for Windows' Credential Manager (about 2.5 KB a secret), which
     # cannot run here: it refuses large values the way that backend does.
-    import keyring
+    import keyring.core
     from keyring.backend import KeyringBackend
     from keyring.errors import PasswordSetError
 
@@ -338,17 +333,74 @@ def test_a_value_too_large_for_the_keyring_goes_to_the_file(tmp_path: Path) -> N
         def delete_password(self, service: str, username: str) -> None:
             self.items.pop((service, username), None)
 
-    previous = keyring.get_keyring()
     small = SmallKeyring()
-    keyring.set_keyring(small)
-    try:
-        cache = SessionCache([KeyringSessionStore(), FileSessionStore(tmp_path / "cache")])
-        assert cache.save("prod", make_session()) == "keyring"
-        split = tuple((f"oauth2_proxy_kubeflow_{i}", "z" * 3990) for i in range(2))
-        assert cache.save("prod", make_session(cookies=split)) == "file"
-        # The smaller copy left in the keyring would shadow the file's on load.
-        assert small.items == {}
-        loaded = cache.load("prod")
-        assert loaded is not None and loaded.cookies == split
-    finally:
-        keyring.set_keyring(previous)
+    monkeypatch.setattr(keyring.core, "_keyring_backend", small)
+    cache = SessionCache([KeyringSessionStore(), FileSessionStore(tmp_path / "cache")])
+    assert cache.save("prod", make_session()) == "keyring"
+    split = tuple((f"oauth2_proxy_kubeflow_{i}", "z" * 3990) for i in range(2))
+    assert cache.save("prod", make_session(cookies=split)) == "file"
+    # The smaller copy left in the keyring would shadow the file's on load.
+    assert small.items == {}
+    loaded = cache.load("prod")
+    assert loaded is not None and loaded.cookies == split
+
+
+def test_belongs_to_ignores_expiry_and_the_case_of_the_host() -> None:
+    expired = make_session(expires_at=NOW - 1)
+    assert expired.belongs_to("https://KF.example.com", "user@example.com")
+    assert not expired.belongs_to("https://kf.example.com", "someone@example.com")
+    assert not expired.usable_for("https://kf.example.com", "user@example.com", now=NOW)
+
+
+def test_delete_and_rename_tell_whether_a_store_held_a_session(tmp_path: Path) -> None:
+    cache = SessionCache([FileSessionStore(tmp_path / "cache")])
+    assert cache.delete("prod") is False
+    assert cache.rename("prod", "live") is False
+    cache.save("prod", make_session())
+    assert cache.rename("prod", "live") is True
+    assert cache.load("prod") is None
+    assert cache.delete("live") is True
+    assert cache.delete("live") is False
+
+
+def test_remove_and_rename_carry_the_session_when_no_keyring_works(
+    profiles_path: Path,
+    no_keyring: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Without a keyring the session lives in the 0600 file store: it must follow
+    # the profile all the same.
+    from kfp_profiles.cli import run
+    from kfp_profiles.testing import Emulator
+
+    from .helpers import write_profiles
+
+    sessions = default_cache_dir()
+    with Emulator.for_release("1.11") as emu:
+        write_profiles(
+            profiles_path,
+            f"""
+            [profiles.dev]
+            kind = "platform-dex"
+            host = "{emu.api_url}"
+            username = "user@example.com"
+            namespace = "kubeflow-user-example-com"
+            """,
+        )
+        monkeypatch.setenv("KFP_PASSWORD", "12341234")
+        assert run(["login", "dev"]) == 0
+        assert [p.name for p in sessions.iterdir()] == ["session-dev.json"]
+        capsys.readouterr()
+
+        assert run(["rename", "dev", "staging"]) == 0
+        assert "Moved its cached session." in capsys.readouterr().out.splitlines()
+        assert [p.name for p in sessions.iterdir()] == ["session-staging.json"]
+        assert run(["logout", "staging"]) == 0
+        assert capsys.readouterr().out == "Deleted the cached session of 'staging'.\n"
+
+        assert run(["login", "staging"]) == 0
+        capsys.readouterr()
+        assert run(["remove", "staging"]) == 0
+        assert "Deleted its cached session." in capsys.readouterr().out.splitlines()
+        assert list(sessions.iterdir()) == []

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from ..errors import SessionCacheError
 from ..session import CachedSession, SessionCache
 from .dex_flow import DexLoginSettings, Door, LoginOutcome, dex_login, door_from_text
-from .http import DEFAULT_MAX_REQUESTS, run_flow
+from .http import run_flow
 
 if TYPE_CHECKING:
     from ..resolution import ResolvedProfile
@@ -43,13 +43,11 @@ class DexAuth:
         cache: SessionCache | None = None,
         *,
         clock: Callable[[], float] = time.time,
-        max_requests: int = DEFAULT_MAX_REQUESTS,
     ) -> None:
         self.settings = settings
         self._password_provider = password_provider
         self._cache = cache
         self._clock = clock
-        self._max_requests = max_requests
         self._lock = threading.Lock()
         self._session: CachedSession | None = None
         self._door: Door | None = None
@@ -133,10 +131,7 @@ class DexAuth:
         cached = self._cache.load(self.settings.profile)
         if cached is None:
             return None
-        mine = cached.host.lower() == self.settings.origin and (
-            cached.username == self.settings.username
-        )
-        if not mine:
+        if not cached.belongs_to(self.settings.origin, self.settings.username):
             log.debug("Cached session of %s is for another host or user.", self.settings.profile)
             return None
         # Even an expired session tells which door the host has.
@@ -148,7 +143,7 @@ class DexAuth:
     def _log_in(self) -> CachedSession:
         password = self._password_provider()
         flow = dex_login(self.settings, password, self._door, clock=self._clock)
-        outcome: LoginOutcome = run_flow(flow, self.settings, max_requests=self._max_requests)
+        outcome: LoginOutcome = run_flow(flow, self.settings)
         self.logins += 1
         self.last_login_requests = outcome.requests
         self._door = outcome.door
@@ -189,17 +184,12 @@ def settings_for(resolved: ResolvedProfile) -> DexLoginSettings:
     )
 
 
-def dex_auth_for(
-    resolved: ResolvedProfile, *, prompt: bool = False, cache: SessionCache | None = None
-) -> DexAuth:
-    """A :class:`DexAuth` for ``resolved``; the password is read only when a login happens."""
+def dex_auth_for(resolved: ResolvedProfile, *, prompt: bool = False) -> DexAuth:
+    """A :class:`DexAuth` for ``resolved`` with the shared session cache; the password is
+    read only when a login happens."""
     from ..secrets import password_for
 
     def password() -> SecretStr:
         return password_for(resolved, prompt=prompt)
 
-    return DexAuth(
-        settings_for(resolved),
-        password,
-        cache if cache is not None else SessionCache(),
-    )
+    return DexAuth(settings_for(resolved), password, SessionCache())

@@ -78,6 +78,8 @@ from ..errors import (
     LoginFlowError,
     UnknownConnectorError,
 )
+from ..session import format_cookie_header
+from ..transport import origin
 
 __all__ = [
     "DexLoginSettings",
@@ -89,6 +91,8 @@ __all__ = [
     "TrailStep",
     "dex_login",
     "door_from_text",
+    "oauth2_start_url",
+    "query_params",
     "redact_url",
     "render_trail",
 ]
@@ -127,8 +131,7 @@ class DexLoginSettings:
     @property
     def origin(self) -> str:
         """``scheme://host[:port]`` of the API URL: where the login starts."""
-        parts = urlsplit(self.api_url)
-        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        return origin(self.api_url)
 
     @property
     def api_path(self) -> str:
@@ -209,7 +212,7 @@ class LoginOutcome:
         return self.door != "none"
 
     def cookie_header(self) -> str:
-        return "; ".join(f"{name}={value}" for name, value in self.cookies)
+        return format_cookie_header(self.cookies)
 
     def __repr__(self) -> str:
         names = [f"{name}=***" for name, _ in self.cookies]
@@ -321,10 +324,6 @@ class _LoginWalk:
     def get(self, url: str) -> Generator[HttpRequest, HttpResponse, HttpResponse]:
         return self.send(HttpRequest("GET", url))
 
-    @property
-    def oauth2_start_url(self) -> str:
-        return f"{self.settings.origin}/oauth2/start?{urlencode({'rd': self.settings.api_path})}"
-
     def failure(self, problem: str) -> LoginFlowError:
         return LoginFlowError(
             profile=self.settings.profile,
@@ -356,7 +355,7 @@ def start(
 def start_at_oauth2_proxy(walk: _LoginWalk) -> Generator[HttpRequest, HttpResponse, str | None]:
     """``/oauth2/start`` leads into Dex where oauth2-proxy (or oidc-authservice) guards the host."""
     walk.tried_oauth2_start = True
-    response = yield from walk.get(walk.oauth2_start_url)
+    response = yield from walk.get(oauth2_start_url(walk.settings.api_url))
     return _enter_dex(walk, response)
 
 
@@ -382,7 +381,7 @@ def probe_api_url(walk: _LoginWalk) -> Generator[HttpRequest, HttpResponse, str 
         if dex_auth_url is not None:
             return dex_auth_url
         target = response.location
-        if target is None or _origin(target) != walk.settings.origin:
+        if target is None or origin(target) != walk.settings.origin:
             raise walk.failure(f"the API URL answered {_describe(response)}")
         url = target
     raise walk.failure("the host keeps redirecting without reaching Dex")
@@ -393,7 +392,7 @@ def _enter_dex(walk: _LoginWalk, response: HttpResponse) -> str | None:
     target = response.location
     if target is None or not _is_dex_auth_url(target):
         return None
-    redirect_uri = _query(target).get("redirect_uri", "")
+    redirect_uri = query_params(target).get("redirect_uri", "")
     walk.door = "oidc-authservice" if "/authservice/" in redirect_uri else "oauth2-proxy"
     return target
 
@@ -444,7 +443,7 @@ def choose_connector(walk: _LoginWalk, response: HttpResponse) -> str:
     if wanted not in offered:
         raise UnknownConnectorError(
             profile=walk.settings.profile,
-            host=_origin(response.url),
+            host=origin(response.url),
             connector=wanted,
             offered=", ".join(f"'{name}'" for name in offered),
         )
@@ -490,7 +489,7 @@ def post_password(
     if response.status == 401 or shows_form_again:
         raise InvalidCredentialsError(
             profile=settings.profile,
-            host=_origin(form_url),
+            host=origin(form_url),
             username=settings.username,
             connector=settings.connector,
         )
@@ -503,7 +502,7 @@ def post_password(
 
 def approve(walk: _LoginWalk, approval_url: str) -> Generator[HttpRequest, HttpResponse, str]:
     """Grant the approval Dex asks for; returns the callback URL."""
-    form = {"req": _query(approval_url).get("req", ""), "approval": "approve"}
+    form = {"req": query_params(approval_url).get("req", ""), "approval": "approve"}
     response = yield from walk.send(HttpRequest("POST", approval_url, form=form))
     if response.status == 403:
         raise _RefusedAfterPassword("the approval")
@@ -539,17 +538,18 @@ _CONNECTOR_PATH = re.compile(r"/auth/([^/]+)$")
 _LOGIN_FORM_PATH = re.compile(r"/auth/[^/]+/login$")
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+def oauth2_start_url(api_url: str) -> str:
+    """oauth2-proxy's ``/oauth2/start`` at the API URL's origin, returning to its path."""
+    return f"{origin(api_url)}/oauth2/start?{urlencode({'rd': urlsplit(api_url).path or '/'})}"
 
 
-def _query(url: str) -> dict[str, str]:
+def query_params(url: str) -> dict[str, str]:
+    """The URL's query as a dict (the last value of a repeated key)."""
     return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
 
 
 def _is_dex_auth_url(url: str) -> bool:
-    return urlsplit(url).path.endswith("/auth") and "client_id" in _query(url)
+    return urlsplit(url).path.endswith("/auth") and "client_id" in query_params(url)
 
 
 def _connector_id(url: str) -> str | None:
@@ -562,7 +562,7 @@ def _is_password_form_url(url: str) -> bool:
     path = urlsplit(url).path
     if _LOGIN_FORM_PATH.search(path):
         return True
-    return _CONNECTOR_PATH.search(path) is not None and "req" in _query(url)
+    return _CONNECTOR_PATH.search(path) is not None and "req" in query_params(url)
 
 
 def _is_approval_url(url: str) -> bool:

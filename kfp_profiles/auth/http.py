@@ -19,10 +19,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator
 from typing import TYPE_CHECKING, TypeVar
-from urllib.parse import urlsplit
 
-from ..errors import ConnectionFailedError, TooManyRedirectsError
-from ..transport import describe_failure, proxy_for, tls_trust
+from ..errors import TooManyRedirectsError
+from ..transport import connection_failed, proxy_for, tls_trust
 from .dex_flow import (
     DexLoginSettings,
     HttpRequest,
@@ -50,15 +49,14 @@ def run_flow(
     settings: DexLoginSettings,
     *,
     max_requests: int = DEFAULT_MAX_REQUESTS,
-    session: requests.Session | None = None,
 ) -> T:
     """Drive ``flow`` to its end, sending each request it yields; returns its value.
 
-    Cookies travel in ``session``'s jar from hop to hop (a fresh session when
-    none is given, so no old cookie leaks into a login).
+    Cookies travel from hop to hop in the jar of a fresh ``requests.Session``,
+    so no old cookie leaks into a login.
     """
     _redact_urllib3_debug_lines()
-    http = session if session is not None else new_http_session()
+    http = new_http_session()
     trail: list[TrailStep] = []
     try:
         try:
@@ -81,8 +79,7 @@ def run_flow(
                 return finished.value  # type: ignore[no-any-return]
     finally:
         flow.close()
-        if session is None:
-            http.close()
+        http.close()
 
 
 def new_http_session() -> requests.Session:
@@ -109,7 +106,14 @@ def send_once(
         )
     except OSError as exc:  # every requests exception, and a CA bundle that cannot be read
         # `from None`: requests' own message carries the URL's query (state, code).
-        raise connection_failed(exc, request.url, settings) from None
+        raise connection_failed(
+            exc,
+            request.url,
+            profile=settings.profile,
+            timeout=settings.timeout,
+            verify_tls=settings.verify_tls,
+            ca_bundle=settings.ca_bundle,
+        ) from None
     with answer:
         response = HttpResponse(
             status=answer.status_code,
@@ -140,17 +144,6 @@ def _header_lines(answer: requests.Response) -> tuple[tuple[str, str], ...]:
     if callable(lines):
         return tuple((str(name), str(value)) for name, value in lines())
     return tuple(answer.headers.items())
-
-
-def connection_failed(
-    exc: Exception, url: str, settings: DexLoginSettings
-) -> ConnectionFailedError:
-    """A typed error naming the host and the cause, without the URL's query."""
-    parts = urlsplit(url)
-    cause, fix = describe_failure(exc, settings.timeout, settings.ca_bundle)
-    return ConnectionFailedError(
-        profile=settings.profile, host=f"{parts.scheme}://{parts.netloc}", cause=cause, fix=fix
-    )
 
 
 class _RedactQueryFilter(logging.Filter):

@@ -45,7 +45,7 @@ from typing import NoReturn
 import click
 
 from ..errors import KfpProfilesError
-from ._common import PROG, CliState, error_line, install_log_handler
+from ._common import PROG, CliState, HelpWhenBareGroup, error_line, install_log_handler
 
 #: Exit status of an unexpected error, and of Ctrl-C.
 UNEXPECTED_EXIT = 1
@@ -72,7 +72,7 @@ COMMAND_MODULES = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(HelpWhenBareGroup):
     """A click group whose commands are imported on first use, from ``COMMAND_MODULES``."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -81,10 +81,18 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         module_name = COMMAND_MODULES.get(cmd_name)
         if module_name is not None and cmd_name not in self.commands:
-            module = importlib.import_module(f"{__name__}.{module_name}")
-            for command in module.COMMANDS:
-                self.add_command(command)
+            self._load(module_name)
+        elif module_name is None and not ctx.resilient_parsing:
+            # A mistyped command: click suggests the closest of the commands loaded so
+            # far, so load them all (only on this error path).
+            for name in sorted(set(COMMAND_MODULES.values())):
+                self._load(name)
         return self.commands.get(cmd_name)
+
+    def _load(self, module_name: str) -> None:
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        for command in module.COMMANDS:
+            self.add_command(command)
 
 
 @click.group(
@@ -124,13 +132,7 @@ def run(argv: list[str] | None = None) -> int:
         return INTERRUPTED_EXIT
     except click.UsageError as exc:
         where = exc.ctx.command_path if exc.ctx is not None else PROG
-        message = exc.format_message().strip()
-        see = f"see `{where} --help`."
-        if message.endswith("."):
-            message = f"{message[:-1]}; {see}"
-        else:
-            message = f"{message} {see[0].upper()}{see[1:]}"
-        click.echo(error_line(message), err=True)
+        click.echo(error_line(_with_help_pointer(exc.format_message(), where)), err=True)
         return USAGE_EXIT
     except click.ClickException as exc:
         click.echo(error_line(exc.format_message()), err=True)
@@ -154,6 +156,18 @@ def run(argv: list[str] | None = None) -> int:
         )
         return UNEXPECTED_EXIT
     return result if isinstance(result, int) else 0
+
+
+def _with_help_pointer(message: str, command_path: str) -> str:
+    """click's usage message and where to read more, joined into one sentence.
+
+    click's own question ("Did you mean 'list'?", also in parentheses) already
+    ends a sentence, so the pointer starts the next one there.
+    """
+    message = message.strip()
+    if message.rstrip(")").endswith(("?", "!")):
+        return f"{message} See `{command_path} --help`."
+    return f"{message.removesuffix('.')}; see `{command_path} --help`."
 
 
 def _print_traceback() -> None:

@@ -7,10 +7,8 @@ Imports stay light here (click and the standard library): ``list``, ``show``,
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -99,20 +97,28 @@ def complete_profile_names(
 ) -> list[CompletionItem]:
     """Profile names for shell completion, from the file the command line names."""
     try:
-        from ..files import load_config
+        from ..files import load_config, profile_files
 
-        paths = None
         file_option = ctx.find_root().params.get("file")
-        if file_option:
-            paths = tuple(
-                Path(os.path.expanduser(part))
-                for part in str(file_option).split(os.pathsep)
-                if part
-            )
+        paths = profile_files(str(file_option)) if file_option else None
         names = sorted(load_config(paths).profiles)
     except Exception:  # completion must never print a traceback into the shell
         return []
     return [CompletionItem(name) for name in names if name.startswith(incomplete)]
+
+
+class HelpWhenBareGroup(click.Group):
+    """A group run without a subcommand prints its help on stdout and exits 0.
+
+    As kubectl does, and click did up to 8.1; click 8.2 made it a usage error,
+    which ``run`` would squeeze into one error line with exit status 2.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            click.echo(ctx.get_help(), color=ctx.color)
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

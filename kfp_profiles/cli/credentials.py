@@ -13,6 +13,7 @@ import click
 from ..errors import ConfigError
 from ._common import (
     PROG,
+    HelpWhenBareGroup,
     person_at_terminal,
     profile_argument,
     read_new_password,
@@ -33,7 +34,7 @@ def _dex_username(name: str) -> str:
     return str(getattr(resolved.profile, "username", "?"))
 
 
-@click.group()
+@click.group(cls=HelpWhenBareGroup)
 def secret() -> None:
     """Store or delete a profile's Dex password in the OS keyring."""
 

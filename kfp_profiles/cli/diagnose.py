@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import ConfigError, KfpProfilesError
+from ..errors import ApiError, ConfigError, KfpProfilesError
 from ._common import PROG, error_line, person_at_terminal, profile_argument
 
 if TYPE_CHECKING:
-    from ..doctor import Finding
+    from ..doctor import Finding, Step
 
-#: Exit status of a failed ``check`` step whose error has none of its own.
-_API_EXCEPTION_EXIT = 7
+#: Exit status of a failed ``check`` step whose error is neither ours nor the SDK's.
 _OTHER_FAILURE_EXIT = 1
 
 
@@ -22,7 +21,7 @@ def _exit_code_of(error: BaseException | None) -> int:
     if isinstance(error, KfpProfilesError):
         return error.exit_code
     if type(error).__name__ == "ApiException":  # kfp_server_api's, raised by the SDK
-        return _API_EXCEPTION_EXIT
+        return ApiError.exit_code
     return _OTHER_FAILURE_EXIT
 
 
@@ -35,29 +34,22 @@ def check(ctx: click.Context, name: str | None) -> None:
     from ..doctor import CHECK_STEPS, run_check
 
     width = max(len(step) for step in CHECK_STEPS)
-    failure: BaseException | None = None
+    failed: Step | None = None
     profile = name
     for step in run_check(name, prompt=person_at_terminal()):
         timing = f"{step.seconds:6.2f} s" if step.status != "skip" else " " * 8
         click.echo(
             f"{step.name.ljust(width)}  {step.status.upper():4}  {timing}  {step.detail}".rstrip()
         )
-        if step.name == "resolve" and step.status == "ok":
-            profile = step.detail.split(" ", 1)[0]
+        profile = step.profile
         if step.status == "fail":
-            failure = step.error
-    if failure is not None:
+            failed = step
+    if failed is not None:
         click.echo(
-            error_line(f"check of profile '{profile or '?'}' failed: {_message(failure)}"), err=True
+            error_line(f"check of profile '{profile or '?'}' failed: {failed.detail}"), err=True
         )
-        ctx.exit(_exit_code_of(failure))
+        ctx.exit(_exit_code_of(failed.error))
     click.echo(f"Profile '{profile}' works.")
-
-
-def _message(error: BaseException) -> str:
-    from ..doctor import describe_failure
-
-    return describe_failure(error)
 
 
 _MARKS = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "info": "--"}
@@ -82,14 +74,24 @@ def doctor(ctx: click.Context, name: str | None, host: str | None, offline: bool
     """
     from ..doctor import run_doctor
 
-    if host is not None and not host.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"--host must be an http:// or https:// URL, like "
-            f"http://localhost:8080/pipeline (got '{host}')."
-        )
+    if host is not None:
+        _check_host_option(host)
     findings = list(_each_printed(run_doctor(name, host=host, probe=not offline)))
     if any(finding.status == "fail" for finding in findings):
         ctx.exit(1)
+
+
+def _check_host_option(host: str) -> None:
+    """--host passes the rule a profile's `host` passes (scheme and a host), or ConfigError."""
+    from ..models import check_url
+
+    try:
+        check_url(host)
+    except ValueError:
+        raise ConfigError(
+            f"--host must be an http:// or https:// URL, like "
+            f"http://localhost:8080/pipeline (got '{host}')."
+        ) from None
 
 
 def _each_printed(findings: Iterable[Finding]) -> Iterator[Finding]:

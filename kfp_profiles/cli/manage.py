@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import types
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ConfigError, KfpProfilesError, ProfilesFileNotFoundError
+from ..errors import ConfigError, KfpProfilesError
 from ..models import MODELS
 from ._common import (
     PROG,
@@ -22,6 +22,9 @@ from ._common import (
     read_new_password,
     warn,
 )
+
+if TYPE_CHECKING:
+    from ..files import ProfilesConfig
 
 # --- init ----------------------------------------------------------------------------------
 
@@ -190,8 +193,8 @@ def _offer_password(name: str, username: str, ask: bool) -> None:
 
     try:
         secrets.set_password(name, SecretStr(password))
-    except KfpProfilesError as exc:
-        warn(f"the password was not stored: {exc}")
+    except KfpProfilesError as exc:  # the profile is added; only the keyring failed
+        warn(str(exc))
         return
     click.echo(f"Stored the password of '{name}' in the keyring ({secrets.backend_name()}).")
 
@@ -212,8 +215,7 @@ def list_profiles() -> None:
     from ..models import validate_profile
 
     config = load_config()
-    if not config.existing_files:
-        raise ProfilesFileNotFoundError(path=config.describe_files())
+    config.require_files()
     if not config.profiles:
         click.echo(
             f"No profiles in {config.describe_files()} yet: add one with "
@@ -252,7 +254,12 @@ def list_profiles() -> None:
     if config.default and config.default not in config.profiles:
         warn(f"the default '{config.default}' (in {config.default_file}) is not a profile.")
     selected = os.environ.get("KFP_PROFILE")
-    if selected:
+    if selected and selected not in config.profiles:
+        warn(
+            f"KFP_PROFILE={selected} names no profile, so get_client() will fail; unset it "
+            f"or use one of {', '.join(config.profiles)}."
+        )
+    elif selected:
         click.echo(f"KFP_PROFILE={selected} selects '{selected}' in this shell.")
 
 
@@ -282,10 +289,7 @@ def show(name: str | None, sources: bool, as_json: bool) -> None:
     from ..resolution import resolve
 
     resolved = resolve(name)
-    described = resolved.describe()
-    rows = [row for row in described if row[0] == "kind"] + [
-        row for row in described if row[0] != "kind"
-    ]
+    rows = resolved.describe()
     wants_keyring = (sources or as_json) and resolved.kind == "platform-dex"
     if wants_keyring and "password" not in resolved.sources:
         rows.append(_password_row(resolved.name))
@@ -324,49 +328,64 @@ def _shown(value: Any) -> str:
 # --- remove, rename, use -------------------------------------------------------------------
 
 
-def _keyring_usable() -> bool:
-    from .. import secrets
+def _kind_in_file(config: ProfilesConfig, name: str) -> str | None:
+    entry = config.profiles.get(name)
+    kind = entry.data.get("kind") if entry is not None and isinstance(entry.data, dict) else None
+    return str(kind) if kind is not None else None
 
-    try:
-        backend = secrets.backend_name()
-    except Exception:  # no backend at all is the same as one that stores nothing
-        return False
-    return not backend.startswith(("keyring.backends.null.", "keyring.backends.fail."))
+
+def _carry_what_lives_outside(name: str, kind: str | None, new_name: str | None) -> None:
+    """Move to ``new_name`` (rename), or delete when it is None (remove), what the
+    profile keeps outside its file: its keyring password and its cached session.
+
+    The session always: without a keyring it lives in the 0600 file store. The
+    password only where a keyring stores anything; failing there is worth a
+    warning only for a kind that has a password.
+    """
+    from .. import secrets
+    from ..session import SessionCache
+
+    if not secrets.stores_nothing():
+        try:
+            if new_name is None:
+                if secrets.delete_password(name):
+                    click.echo("Deleted its password from the keyring.")
+            else:
+                password = secrets.get_password(name)
+                if password is not None:
+                    secrets.set_password(new_name, password)
+                    secrets.delete_password(name)
+                    click.echo("Moved its password in the keyring.")
+        except KfpProfilesError as exc:
+            if kind == "platform-dex" and new_name is None:
+                warn(f"its keyring password could not be deleted: {exc}")
+            elif kind == "platform-dex":
+                warn(
+                    f"its keyring password was not moved ({exc}); store it again with "
+                    f"`{PROG} secret set {new_name}`."
+                )
+    cache = SessionCache()
+    if new_name is None:
+        if cache.delete(name):
+            click.echo("Deleted its cached session.")
+    elif cache.rename(name, new_name):
+        click.echo("Moved its cached session.")
 
 
 @click.command()
 @profile_argument()
 def remove(name: str) -> None:
     """Remove profile NAME, its keyring password and its cached session."""
-    from .. import secrets
     from ..editing import remove_profile
     from ..files import load_config
 
     config = load_config()
-    entry = config.profiles.get(name)
-    kind = entry.data.get("kind") if entry is not None and isinstance(entry.data, dict) else None
+    kind = _kind_in_file(config, name)
     result = remove_profile(name, config=config)
     click.echo(f"Removed profile '{name}' from {result.path}.")
     for path in result.default_removed_from:
         click.echo(f'It was the default: removed `default = "{name}"` from {path}.')
-    if not _keyring_usable():
-        return
-    try:
-        if secrets.delete_password(name):
-            click.echo("Deleted its password from the keyring.")
-    except KfpProfilesError as exc:
-        if kind == "platform-dex":
-            warn(f"its keyring password could not be deleted: {exc}")
-    _forget_session(name)
-
-
-def _forget_session(name: str) -> None:
-    from ..session import SessionCache
-
-    cache = SessionCache()
-    if cache.load(name) is not None:
-        cache.delete(name)
-        click.echo("Deleted its cached session.")
+    _carry_what_lives_outside(name, kind, None)
 
 
 @click.command()
@@ -374,31 +393,16 @@ def _forget_session(name: str) -> None:
 @click.argument("new_name", metavar="NEW")
 def rename(name: str, new_name: str) -> None:
     """Rename profile NAME to NEW; its keyring password and cached session move too."""
-    from .. import secrets
     from ..editing import rename_profile
-    from ..session import SessionCache
+    from ..files import load_config
 
-    result = rename_profile(name, new_name)
+    config = load_config()
+    kind = _kind_in_file(config, name)
+    result = rename_profile(name, new_name, config=config)
     click.echo(f"Renamed profile '{name}' to '{new_name}' in {result.path}.")
     for path in result.default_renamed_in:
         click.echo(f"It is the default: `default` in {path} now names '{new_name}'.")
-    if not _keyring_usable():
-        return
-    try:
-        password = secrets.get_password(name)
-        if password is not None:
-            secrets.set_password(new_name, password)
-            secrets.delete_password(name)
-            click.echo("Moved its password in the keyring.")
-    except KfpProfilesError as exc:
-        warn(
-            f"its keyring password was not moved ({exc}); store it again with "
-            f"`{PROG} secret set {new_name}`."
-        )
-    cache = SessionCache()
-    if cache.load(name) is not None:
-        cache.rename(name, new_name)
-        click.echo("Moved its cached session.")
+    _carry_what_lives_outside(name, kind, new_name)
 
 
 @click.command()
@@ -439,11 +443,7 @@ def env(name: str) -> None:
             f"# {resolved.name} logs in through Dex: the kfp CLI cannot; Python code "
             f"calling get_client() picks it up from KFP_PROFILE."
         )
-    elif (
-        kind == "standalone-port-forward"
-        and getattr(profile, "manage", False)
-        and resolved.sources.get("host", "default") == "default"
-    ):
+    elif resolved.forward_is_managed:
         if getattr(profile, "local_port", 0) == 0:
             endpoint = None
             lines.append(f"# local_port = 0: the endpoint is known once `{PROG} port-forward` runs")

@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 import click
 
+from .. import manifests
 from ..errors import ConfigError
 from ..models import DEFAULT_TOKEN_PATH
-from ._common import F, complete_profile_names
+from ._common import F, HelpWhenBareGroup, complete_profile_names
 
 
 def _profile_option() -> Callable[[F], F]:
@@ -46,14 +47,16 @@ def _need_namespace(namespace: str | None, option: str, profile: str | None) -> 
     )
 
 
-@click.group()
+@click.group(cls=HelpWhenBareGroup)
 def manifest() -> None:
     """Print Kubernetes YAML for in-cluster access to Kubeflow Pipelines."""
 
 
 @manifest.command()
 @click.option("--namespace", metavar="NS", help="Profile namespace the PodDefault goes in.")
-@click.option("--name", default="access-ml-pipeline", show_default=True, help="PodDefault name.")
+@click.option(
+    "--name", default=manifests.DEFAULT_PODDEFAULT_NAME, show_default=True, help="PodDefault name."
+)
 @_profile_option()
 def poddefault(namespace: str | None, name: str, profile_name: str | None) -> None:
     """The PodDefault that mounts a pipelines.kubeflow.org token into labelled pods.
@@ -62,8 +65,6 @@ def poddefault(namespace: str | None, name: str, profile_name: str | None) -> No
     token (expiry 7200 s) at /var/run/secrets/kubeflow/pipelines/token and
     KF_PIPELINES_SA_TOKEN_PATH pointing at it.
     """
-    from .. import manifests
-
     known_namespace, token_path = _from_profile(profile_name)
     namespace = _need_namespace(namespace or known_namespace, "--namespace", profile_name)
     document = manifests.poddefault(namespace, name=name, token_path=token_path)
@@ -72,10 +73,15 @@ def poddefault(namespace: str | None, name: str, profile_name: str | None) -> No
 
 @manifest.command()
 @click.option("--namespace", metavar="NS", help="Namespace the pod runs in.")
-@click.option("--name", default="kfp-client", show_default=True, help="Pod name.")
-@click.option("--image", default="python:3.11-slim", show_default=True, help="Container image.")
+@click.option("--name", default=manifests.DEFAULT_POD_NAME, show_default=True, help="Pod name.")
 @click.option(
-    "--service-account", default="default-editor", show_default=True, help="ServiceAccount."
+    "--image", default=manifests.DEFAULT_IMAGE, show_default=True, help="Container image."
+)
+@click.option(
+    "--service-account",
+    default=manifests.DEFAULT_SERVICE_ACCOUNT,
+    show_default=True,
+    help="ServiceAccount.",
 )
 @_profile_option()
 def pod(
@@ -86,8 +92,6 @@ def pod(
     profile_name: str | None,
 ) -> None:
     """A Pod with the projected token volume (for clusters without PodDefaults)."""
-    from .. import manifests
-
     known_namespace, token_path = _from_profile(profile_name)
     namespace = _need_namespace(namespace or known_namespace, "--namespace", profile_name)
     document = manifests.pod(
@@ -108,7 +112,7 @@ def pod(
 )
 @click.option(
     "--service-account",
-    default="default-editor",
+    default=manifests.DEFAULT_SERVICE_ACCOUNT,
     show_default=True,
     help="ServiceAccount of the pod, in SOURCE.",
 )
@@ -125,8 +129,6 @@ def rolebinding(
 
     With --profile, TARGET defaults to the namespace the profile talks to.
     """
-    from .. import manifests
-
     known_namespace, _ = _from_profile(profile_name)
     namespace = _need_namespace(namespace or known_namespace, "--namespace", profile_name)
     document = manifests.rolebinding(

@@ -145,15 +145,14 @@ class Dex:
         if wanted and wanted not in self.connectors:
             return _error_page(404, "Connector ID does not match a valid Connector")
         if self.version < NEW_PATHS:
-            auth_req = self._new_auth_request(req.query)
-            if wanted or len(self.connectors) == 1:
-                connector = wanted or self.connectors[0]
-                return redirect(302, f"/dex/auth/{connector}?req={auth_req.id}")
-            return self._connector_list({c: f"req={auth_req.id}" for c in self.connectors})
+            # The login request is made here; the connector's page gets its ID.
+            query = f"req={self._new_auth_request(req.query).id}"
+        else:
+            # v2.29+: the connector's page makes it, from the client's own query.
+            query = req.raw_query
         if wanted or len(self.connectors) == 1:
-            connector = wanted or self.connectors[0]
-            return redirect(302, f"/dex/auth/{connector}?{req.raw_query}")
-        return self._connector_list({c: req.raw_query for c in self.connectors})
+            return redirect(302, f"/dex/auth/{wanted or self.connectors[0]}?{query}")
+        return self._connector_list(query)
 
     def _check_client(self, params: Mapping[str, str]) -> Response | None:
         client_id = params.get("client_id", "")
@@ -179,12 +178,13 @@ class Dex:
             self._auth_requests[auth_req.id] = auth_req
         return auth_req
 
-    def _connector_list(self, queries: Mapping[str, str]) -> Response:
+    def _connector_list(self, query: str) -> Response:
         links = "\n".join(
-            f'<li><a href="{html.escape(f"/dex/auth/{c}?{q}")}" class="dex-btn theme-btn-provider">'
+            f'<li><a href="{html.escape(f"/dex/auth/{c}?{query}")}" '
+            'class="dex-btn theme-btn-provider">'
             f'<span class="dex-btn-text">Log in with {html.escape(_CONNECTOR_NAMES.get(c, c))}'
             "</span></a></li>"
-            for c, q in queries.items()
+            for c in self.connectors
         )
         return html_response(
             200, "dex", f'<h2 class="theme-heading">Log in to dex</h2>\n<ul>\n{links}\n</ul>'

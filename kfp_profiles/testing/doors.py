@@ -84,7 +84,6 @@ def _forward_as(req: Request, user: str | None) -> Request:
 class Door:
     """No door: every request goes upstream untouched (a standalone or in-cluster KFP)."""
 
-    kind = "none"
     own_prefix: str | None = None
 
     def handle_own(self, req: Request) -> Response:
@@ -115,7 +114,6 @@ class OAuth2Proxy(Door):
     ) -> None:
         if split_cookie_size < len(self.cookie) + 16:
             raise ValueError(f"split_cookie_size must be at least {len(self.cookie) + 16}.")
-        self.kind = "oauth2-proxy-first" if first_config else "oauth2-proxy"
         self._first_config = first_config
         self._dex = dex
         self._sessions = sessions
@@ -213,7 +211,6 @@ class OAuth2Proxy(Door):
 class OidcAuthService(Door):
     """arrikto/oidc-authservice with Dex (Kubeflow 1.8 and earlier): 302 everywhere."""
 
-    kind = "oidc-authservice"
     own_prefix = "/authservice/"
     cookie = "authservice_session"
     state_cookie = "oidc_state_csrf"

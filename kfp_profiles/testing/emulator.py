@@ -120,7 +120,6 @@ class Emulator:
             self._api.allow(user, default_namespace(user))
 
         self._lock = threading.Lock()
-        self._counts: collections.Counter[str] = collections.Counter()
         self._requests: list[Request] = []
         self._stopping = threading.Event()
         self._server: EmulatorServer | None = None
@@ -229,12 +228,12 @@ class Emulator:
     def counts(self) -> collections.Counter[str]:
         """Requests so far by ``"METHOD /path"`` (no query): a snapshot."""
         with self._lock:
-            return collections.Counter(self._counts)
+            return collections.Counter(f"{req.method} {req.path}" for req in self._requests)
 
     @property
     def total_requests(self) -> int:
         with self._lock:
-            return sum(self._counts.values())
+            return len(self._requests)
 
     @property
     def requests(self) -> list[Request]:
@@ -245,7 +244,6 @@ class Emulator:
     def reset_counts(self) -> None:
         """Forget the requests counted and recorded so far."""
         with self._lock:
-            self._counts.clear()
             self._requests.clear()
 
     # --- steering it from a test ------------------------------------------------------
@@ -294,7 +292,6 @@ class Emulator:
 
     def _serve(self, req: Request) -> Response:
         with self._lock:
-            self._counts[f"{req.method} {req.path}"] += 1
             self._requests.append(req)
         if self.latency > 0:
             self._stopping.wait(self.latency)

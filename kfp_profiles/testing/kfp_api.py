@@ -413,7 +413,9 @@ def _list_page(
     req: Request, items: list[dict[str, Any]], key: str, id_field: str
 ) -> dict[str, Any]:
     """Filter, sort and cut one page of ``items``, as a list response."""
-    items = [item for item in items if _matches(item, _predicates(req.query.get("filter", "")))]
+    # Parsed before any item is looked at: KFP rejects a bad filter on an empty list too.
+    predicates = _predicates(req.query.get("filter", ""))
+    items = [item for item in items if _matches(item, predicates)]
     _sort(items, req.query.get("sort_by", ""), id_field)
     try:
         size = int(req.query.get("page_size") or 0) or _DEFAULT_PAGE_SIZE

@@ -14,7 +14,7 @@ import ssl
 import threading
 import traceback
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,10 +77,12 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: the emulator records requests itself, without their secrets."""
 
 
-class EmulatorServer(ThreadingHTTPServer):
-    """Serves ``app`` on 127.0.0.1 at an ephemeral port, optionally over TLS."""
+class EmulatorServer(HTTPServer):
+    """Serves ``app`` on 127.0.0.1 at an ephemeral port, optionally over TLS.
 
-    daemon_threads = True
+    Not a ``ThreadingHTTPServer``: ``process_request`` starts and tracks the
+    thread of each connection itself, so that ``close()`` can end them all.
+    """
 
     def __init__(self, app: App, tls: ssl.SSLContext | None = None) -> None:
         self.app = app
