@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urljoin, urlsplit
 
+from .constants import DEFAULT_TOKEN_PATH, POD_NAMESPACE_PATH
 from .errors import ConfigError, ConnectionFailedError, KfpProfilesError
-from .models import DEFAULT_TOKEN_PATH, POD_NAMESPACE_PATH
 
 if TYPE_CHECKING:
     from .auth.dex_flow import HttpRequest, HttpResponse

@@ -88,6 +88,21 @@ class KindChangeError(ProfileValidationError):
     )
 
 
+class KindArgumentError(KindChangeError):
+    fmt = (
+        "Profile '{profile}' in {file} is of kind '{kind}' but kind={wanted!r} was passed: "
+        "a keyword argument cannot change a profile's kind; drop kind= or pass the name "
+        "of a profile of kind {wanted!r}."
+    )
+
+
+class UnknownFieldArgumentError(ProfileValidationError):
+    fmt = (
+        "Profile '{profile}' in the keyword arguments: `{field}` is not a field of "
+        "kind '{kind}'{hint}."
+    )
+
+
 # --- editing the profiles file (kfp_profiles.editing) -------------------------
 
 

@@ -20,15 +20,12 @@ import posixpath
 import re
 from typing import Any
 
+from .constants import DEFAULT_TOKEN_PATH, SDK_TOKEN_PATH_ENV, TOKEN_AUDIENCE
 from .errors import ConfigError
-from .models import DEFAULT_TOKEN_PATH
 
-#: The audience the KFP API server asks TokenReview to check.
-TOKEN_AUDIENCE = "pipelines.kubeflow.org"
 #: The token's lifetime in the KFP guide; the kubelet renews it well before.
 TOKEN_EXPIRATION_SECONDS = 7200
 TOKEN_VOLUME = "volume-kf-pipeline-token"
-TOKEN_PATH_ENV = "KF_PIPELINES_SA_TOKEN_PATH"
 #: The label a pod carries to receive the PodDefault (Kubeflow's notebook UI offers it).
 ACCESS_LABEL = "access-ml-pipeline"
 #: The guide names the PodDefault after the label it answers to.
@@ -101,7 +98,7 @@ def _token_mount_entry(folder: str) -> dict[str, Any]:
 
 
 def _token_env(token_path: str) -> dict[str, Any]:
-    return {"name": TOKEN_PATH_ENV, "value": token_path}
+    return {"name": SDK_TOKEN_PATH_ENV, "value": token_path}
 
 
 def poddefault(

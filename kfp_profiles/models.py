@@ -2,19 +2,24 @@
 
 The models are plain ``BaseModel``s (not settings) so that ``kfp-profiles list``
 can validate every profile of a large file quickly; the environment layer is
-added by :mod:`kfp_profiles.resolution` for the one profile in use. The field
-descriptions here are the single source of the JSON Schema in ``schemas/``.
+added by :mod:`kfp_profiles.resolution` for the one profile in use. Defaults,
+requiredness and descriptions come from the field table (kfp_profiles/fields.py);
+a model adds the Python type, type-bound constraints and validators, and
+:func:`register_kind` checks that the two agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ProfileValidationError, SecretInFileError, did_you_mean
+from .fields import column, fields_of, is_refused_in_file, mask, spec_of
 
 Kind = Literal[
     "standalone-in-cluster",
@@ -22,16 +27,6 @@ Kind = Literal[
     "platform-in-cluster",
     "platform-dex",
 ]
-
-#: Where the KFP guide mounts the projected ServiceAccount token.
-DEFAULT_TOKEN_PATH = "/var/run/secrets/kubeflow/pipelines/token"
-#: The pod's own namespace, written by Kubernetes into every pod.
-POD_NAMESPACE_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-
-#: Keys that hold secrets: refused in the file, whatever the kind.
-SECRET_KEYS = frozenset(
-    {"password", "passwd", "secret", "token", "client_secret", "api_key", "cookie", "cookies"}
-)
 
 
 def check_url(value: str | None) -> str | None:
@@ -49,39 +44,26 @@ def check_url(value: str | None) -> str | None:
 
 
 class ProfileBase(BaseModel):
-    """Fields every kind has."""
+    """Fields every kind has; their defaults and descriptions come from the field table."""
 
     # Each kind builds its validator on first use, not at import: the base is never
     # validated itself, and a file that uses one kind pays for one.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
+    #: How the kind authenticates: ``module:factory`` under kfp_profiles.auth, imported
+    #: only when a client is built (see kfp_profiles/auth/__init__.py).
+    credentials: ClassVar[str] = "none:NoCredentials"
+
     #: Narrowed to one literal by each kind; declared here so code can read it on any profile.
     kind: str = Field(description="Kind of profile.")
-    host: str | None = Field(
-        default=None,
-        description="URL of the KFP API; wins over the kind's default.",
-    )
-    namespace: str | None = Field(
-        default=None,
-        description="Kubeflow profile namespace sent on namespaced calls (platform kinds).",
-    )
-    ui_host: str | None = Field(
-        default=None, description="URL of the KFP UI, for links the SDK prints."
-    )
-    verify_tls: bool = Field(default=True, description="Check the server's TLS certificate.")
-    ca_bundle: str | None = Field(
-        default=None,
-        description="PEM file of CAs to trust; `~` and $VARS expand, relative to this file.",
-    )
-    proxy: str | None = Field(
-        default=None, description="HTTP(S) proxy URL for the login and the API calls."
-    )
-    timeout: float = Field(
-        default=30.0,
-        gt=0,
-        description="Seconds bounding the connect and the read of every request.",
-    )
-    description: str | None = Field(default=None, description="Free text shown by `list`.")
+    host: str | None = column("host")
+    namespace: str | None = column("namespace")
+    ui_host: str | None = column("ui_host")
+    verify_tls: bool = column("verify_tls")
+    ca_bundle: str | None = column("ca_bundle")
+    proxy: str | None = column("proxy")
+    timeout: Annotated[float, Field(gt=0)] = column("timeout")
+    description: str | None = column("description")
 
     def default_host(self) -> str:
         """The kind's host when the profile sets none (the KFP guide's defaults)."""
@@ -92,12 +74,17 @@ class ProfileBase(BaseModel):
     def _urls(cls, value: str | None) -> str | None:
         return check_url(value)
 
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A proxy URL may carry a password: reprs (and so logs) show it masked.
+        for name, value in super().__repr_args__():
+            yield name, mask(name, value) if name else value
+
 
 class StandaloneInCluster(ProfileBase):
     """Code in a pod, talking to a standalone KFP."""
 
     kind: Literal["standalone-in-cluster"] = Field(description="Kind of profile.")
-    k8s_namespace: str = Field(default="kubeflow", description="Namespace where KFP runs.")
+    k8s_namespace: str = column("k8s_namespace")
 
     def default_host(self) -> str:
         # Resolves from any namespace; the guide's http://ml-pipeline-ui:80 is the same
@@ -109,20 +96,13 @@ class StandalonePortForward(ProfileBase):
     """Code outside the cluster, reaching a standalone KFP through kubectl port-forward."""
 
     kind: Literal["standalone-port-forward"] = Field(description="Kind of profile.")
-    k8s_namespace: str = Field(default="kubeflow", description="Namespace where KFP runs.")
-    service: str = Field(default="ml-pipeline-ui", description="Service to forward to.")
-    local_port: int = Field(
-        default=3000, ge=0, le=65535, description="Local port; 0 lets kubectl pick one."
-    )
-    remote_port: int = Field(default=80, ge=1, le=65535, description="Port of the service.")
-    kube_context: str | None = Field(
-        default=None, description="kubectl context; kubectl's current context when unset."
-    )
-    kubectl: str = Field(default="kubectl", description="kubectl executable (name or path).")
-    manage: bool = Field(
-        default=True,
-        description="Start the forward when the local port does not answer as KFP.",
-    )
+    k8s_namespace: str = column("k8s_namespace")
+    service: str = column("service")
+    local_port: Annotated[int, Field(ge=0, le=65535)] = column("local_port")
+    remote_port: Annotated[int, Field(ge=1, le=65535)] = column("remote_port")
+    kube_context: str | None = column("kube_context")
+    kubectl: str = column("kubectl")
+    manage: bool = column("manage")
 
     def default_host(self) -> str:
         return f"http://localhost:{self.local_port}"
@@ -131,11 +111,10 @@ class StandalonePortForward(ProfileBase):
 class PlatformInCluster(ProfileBase):
     """Code in a pod of a multi-user Kubeflow Platform, with a projected token."""
 
+    credentials: ClassVar[str] = "token:TokenFileCredentials"
+
     kind: Literal["platform-in-cluster"] = Field(description="Kind of profile.")
-    token_path: str = Field(
-        default=DEFAULT_TOKEN_PATH,
-        description="Projected ServiceAccount token (audience pipelines.kubeflow.org).",
-    )
+    token_path: str = column("token_path", "platform-in-cluster")
 
     def default_host(self) -> str:
         return "http://ml-pipeline-ui.kubeflow.svc.cluster.local"
@@ -144,15 +123,13 @@ class PlatformInCluster(ProfileBase):
 class PlatformDex(ProfileBase):
     """Code outside the cluster, logging in to a Kubeflow Platform through Dex."""
 
+    credentials: ClassVar[str] = "dex:dex_credentials_for"
+
     kind: Literal["platform-dex"] = Field(description="Kind of profile.")
-    host: str = Field(  # required here, optional elsewhere
-        description="KFP API URL at the Istio gateway, e.g. https://kubeflow.example.com/pipeline.",
-    )
-    namespace: str = Field(
-        description="Your Kubeflow profile namespace, e.g. kubeflow-user-example-com.",
-    )
-    username: str = Field(description="Dex login, e.g. user@example.com.")
-    connector: str = Field(default="local", description="Dex connector id: local, ldap, ...")
+    host: str = column("host", "platform-dex")  # required here, optional elsewhere
+    namespace: str = column("namespace", "platform-dex")
+    username: str = column("username")
+    connector: str = column("connector")
 
     def default_host(self) -> str:
         return self.host  # required: there is no default gateway
@@ -168,30 +145,89 @@ class PlatformDex(ProfileBase):
         return value.rstrip("/")
 
 
-Profile = Annotated[
-    StandaloneInCluster | StandalonePortForward | PlatformInCluster | PlatformDex,
-    Field(discriminator="kind"),
-]
+#: A validated profile of any kind: what ``ResolvedProfile.profile`` holds.
+Profile = StandaloneInCluster | StandalonePortForward | PlatformInCluster | PlatformDex
 
-MODELS: dict[str, type[ProfileBase]] = {
-    "standalone-in-cluster": StandaloneInCluster,
-    "standalone-port-forward": StandalonePortForward,
-    "platform-in-cluster": PlatformInCluster,
-    "platform-dex": PlatformDex,
-}
+#: Kind name -> model, in the order kinds are listed; :func:`register_kind` adds to it.
+MODELS: dict[str, type[ProfileBase]] = {}
 
 
-class ProfilesFile(BaseModel):
-    """The whole file: only used to generate the JSON Schema."""
+def kind_of(model: type[ProfileBase]) -> str:
+    """The kind a model declares with ``kind: Literal[...]``."""
+    (name,) = typing.get_args(model.model_fields["kind"].annotation)
+    return str(name)
 
-    # Built on first use (the schema), not at import: `list` never needs it.
-    model_config = ConfigDict(extra="forbid", title="kfp-profiles file", defer_build=True)
 
-    version: Literal[1] | None = Field(default=None, description="File format version.")
-    default: str | None = Field(
-        default=None, description="Profile used when no name is given and KFP_PROFILE is unset."
+def register_kind(model: type[ProfileBase]) -> type[ProfileBase]:
+    """Make ``model`` a kind, after checking it against the field table.
+
+    A model must declare exactly the table's (non-secret) rows for its kind, with the
+    row's type, default and description (``column()`` gives the last two): a field
+    added to the table but not to the model, or the other way round, fails at import.
+    """
+    kind = kind_of(model)
+    declared = {name: info for name, info in model.model_fields.items() if name != "kind"}
+    rows = {spec.name: spec for spec in fields_of(kind) if spec.in_file}
+    if declared.keys() != rows.keys():
+        raise TypeError(
+            f"{model.__name__} (kind {kind!r}) does not match the field table in "
+            f"kfp_profiles/fields.py: only in the model {sorted(declared.keys() - rows.keys())}, "
+            f"only in the table {sorted(rows.keys() - declared.keys())}."
+        )
+    for name, spec in rows.items():
+        info = declared[name]
+        if base_type(info.annotation) is not spec.type:
+            raise TypeError(f"{model.__name__}.{name}: the table says {spec.type.__name__}.")
+        if info.description != spec.help or info.is_required() != spec.required:
+            raise TypeError(f"{model.__name__}.{name}: use column({name!r}, {kind!r}).")
+    MODELS[kind] = model
+    return model
+
+
+def base_type(annotation: Any) -> Any:
+    """``int`` for ``int``, ``int | None`` and ``Annotated[int, ...]``; ``str`` for a Literal."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return base_type(typing.get_args(annotation)[0])
+    if isinstance(annotation, types.UnionType) or origin is typing.Union:
+        (first, *_) = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return base_type(first)
+    if origin is typing.Literal:
+        return str
+    return annotation
+
+
+for _model in (StandaloneInCluster, StandalonePortForward, PlatformInCluster, PlatformDex):
+    register_kind(_model)
+
+
+def profiles_file_model() -> type[BaseModel]:
+    """The whole file, every registered kind included: only used for the JSON Schema."""
+    from pydantic import create_model
+
+    kinds: Any = typing.Union[tuple(MODELS.values())]  # noqa: UP007 - built at run time
+    profile = Annotated[kinds, Field(discriminator="kind")]
+    model: type[BaseModel] = create_model(
+        "ProfilesFile",
+        __doc__="The profiles file.",  # its place in the schema; json_schema() words it
+        __config__=ConfigDict(extra="forbid", title="kfp-profiles file"),
+        version=(
+            Literal[1] | None,
+            Field(default=None, description="File format version."),
+        ),
+        default=(
+            str | None,
+            Field(
+                default=None,
+                description="Profile used when no name is given and KFP_PROFILE is unset.",
+            ),
+        ),
+        profiles=(
+            dict[str, profile],
+            Field(default_factory=dict, description="Profiles by name."),
+        ),
     )
-    profiles: dict[str, Profile] = Field(default_factory=dict, description="Profiles by name.")
+    return model
 
 
 def check_is_table(name: str, data: Any, source: str) -> None:
@@ -216,8 +252,7 @@ def validate_profile(name: str, data: Mapping[str, Any], source: str) -> Profile
 
     check_is_table(name, data, source)
     for key in data:
-        lowered = key.lower()
-        if lowered in SECRET_KEYS or "password" in lowered or "secret" in lowered:
+        if is_refused_in_file(key):
             raise SecretInFileError(profile=name, source=source, field=key)
     kind = data.get("kind")
     if kind is None:
@@ -243,19 +278,19 @@ def validate_profile(name: str, data: Mapping[str, Any], source: str) -> Profile
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"]) or "kind"
         if error["type"] == "missing":
-            problem = f"`{field}` is required for kind '{kind}': {_field_doc(model, field)}"
+            problem = f"`{field}` is required for kind '{kind}': {_field_doc(kind, field)}"
         else:
-            problem = _invalid_value(model, field, error)
+            problem = _invalid_value(kind, field, error)
         raise fail(problem.replace("..", "."), field) from None
 
 
-def _field_doc(model: type[ProfileBase], field: str) -> str:
-    info = model.model_fields.get(field)
-    text = info.description if info and info.description else "add it."
+def _field_doc(kind: str, field: str) -> str:
+    spec = spec_of(field, kind)
+    text = spec.help if spec is not None else "add it."
     return text if text.endswith(".") else text + "."
 
 
-def _invalid_value(model: type[ProfileBase], field: str, error: Any) -> str:
+def _invalid_value(kind: str, field: str, error: Any) -> str:
     """`` `local_port` = 99999 is invalid: it must be ... (the field's description).``
 
     The value is safe to show: a secret-named key was refused before validation.
@@ -266,13 +301,9 @@ def _invalid_value(model: type[ProfileBase], field: str, error: Any) -> str:
         # pydantic's "Input should be a valid integer, unable to parse string as an integer"
         rule = error["msg"].removeprefix("Value error, ").split(", unable to ")[0]
         rule = rule.replace("Input should be", "it must be", 1)
-    value = error["input"]
-    if isinstance(value, str) and "@" in value:
-        # A proxy URL may carry a password (http://user:pass@proxy): never show it.
-        scheme, sep, rest = value.rpartition("://")
-        value = scheme + sep + "***@" + rest.rpartition("@")[2]
+    value = mask(field, error["input"])  # a proxy URL may carry a password
     shown = f" = {value!r}" if error["loc"] else ""
-    doc = _field_doc(model, field).removesuffix(".")
+    doc = _field_doc(kind, field).removesuffix(".")
     return f"`{field}`{shown} is invalid: {rule} ({doc})."
 
 
@@ -291,7 +322,7 @@ def json_schema() -> dict[str, Any]:
                 generated.pop("default")
             return generated
 
-    schema = ProfilesFile.model_json_schema(schema_generator=TomlSchema)
+    schema = profiles_file_model().model_json_schema(schema_generator=TomlSchema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["description"] = (
         "Connection profiles for the Kubeflow Pipelines SDK (kfp-profiles). "

@@ -5,6 +5,8 @@ SDK's own variable (``KF_PIPELINES_ENDPOINT``, ``KF_PIPELINES_UI_ENDPOINT``, whi
 only fill a host the profile does not set) > the kind's default. The token path
 is the exception: argument > ``KFP_TOKEN_PATH`` > ``KF_PIPELINES_SA_TOKEN_PATH`` >
 file > default, because the SDK variable says where the pod's token really is.
+Which variable sets which field, how an SDK variable ranks and which fields are
+paths all come from the field table (kfp_profiles/fields.py).
 
 pydantic-settings supplies the environment layer, for the selected profile only
 (see style.md: one settings model over a dict of profiles mixes kinds).
@@ -15,38 +17,36 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import SecretStr
 
+from .constants import KIND_ENV, POD_NAMESPACE_PATH, PROFILE_ENV
 from .errors import (
+    KindArgumentError,
     KindChangeError,
     NoProfileSelectedError,
     ProfileValidationError,
+    UnknownFieldArgumentError,
     did_you_mean,
 )
+from .fields import MASK, fields_of, mask
 from .files import ProfilesConfig, load_config
-from .models import MODELS, POD_NAMESPACE_PATH, ProfileBase, check_is_table, validate_profile
+from .models import (
+    MODELS,
+    PlatformInCluster,
+    Profile,
+    StandalonePortForward,
+    check_is_table,
+    validate_profile,
+)
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
 
-PROFILE_ENV = "KFP_PROFILE"
-PASSWORD_ENV = "KFP_PASSWORD"
-TOKEN_PATH_SDK_ENV = "KF_PIPELINES_SA_TOKEN_PATH"
-ENDPOINT_SDK_ENV = "KF_PIPELINES_ENDPOINT"
-UI_ENDPOINT_SDK_ENV = "KF_PIPELINES_UI_ENDPOINT"
-
-#: Fields holding a filesystem path: `~` and $VARS expand, and a relative path
-#: from the file is relative to the file's folder.
-PATH_FIELDS = ("ca_bundle", "token_path")
-
-
-def env_name(field: str) -> str:
-    """The variable that overrides a field: ``KFP_<FIELD>``."""
-    return f"KFP_{field.upper()}"
+__all__ = ["PROFILE_ENV", "ResolvedProfile", "resolve", "select_name"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -54,13 +54,14 @@ class ResolvedProfile:
     """A profile ready to use: validated values, and where each one came from."""
 
     name: str
-    profile: ProfileBase
+    profile: Profile
     #: field -> "arg" | "env:KFP_HOST" | "file:/path" | "default" (and "keyring" for secrets)
     sources: Mapping[str, str]
     #: The file that defined the profile.
     file: Path | None
-    #: Given as an argument or through KFP_PASSWORD; the keyring is asked only at login.
-    password: SecretStr | None = None
+    #: Secrets given as arguments or variables (``password``); the keyring is asked
+    #: only when one is needed (a login).
+    secrets: Mapping[str, SecretStr] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -73,29 +74,33 @@ class ResolvedProfile:
         return self.profile.host
 
     @property
+    def password(self) -> SecretStr | None:
+        """The Dex password given as ``password=`` or KFP_PASSWORD, if any."""
+        return self.secrets.get("password")
+
+    @property
     def forward_is_managed(self) -> bool:
         """True when kfp-profiles starts this profile's ``kubectl port-forward`` itself.
 
         A host set by hand (or KFP_HOST) means someone else serves it: no forward.
         """
         return (
-            self.kind == "standalone-port-forward"
-            and bool(getattr(self.profile, "manage", False))
+            isinstance(self.profile, StandalonePortForward)
+            and self.profile.manage
             and self.sources.get("host", "default") == "default"
         )
 
     def values(self) -> dict[str, Any]:
-        """Every field's value; secrets are never part of it."""
+        """Every field's value, unmasked; secrets are never part of it."""
         return self.profile.model_dump()
 
     def describe(self) -> list[tuple[str, Any, str]]:
         """(field, value, source) rows, secrets masked, for `show --sources` and logs."""
         rows = [
-            (field, value, self.sources.get(field, "default"))
-            for field, value in self.values().items()
+            (name, mask(name, value), self.sources.get(name, "default"))
+            for name, value in self.values().items()
         ]
-        if "password" in self.sources:
-            rows.append(("password", "********", self.sources["password"]))
+        rows += [(name, MASK, self.sources.get(name, "arg")) for name in self.secrets]
         return rows
 
     def __repr__(self) -> str:
@@ -106,51 +111,46 @@ class ResolvedProfile:
 # --- the environment layer (pydantic-settings) ----------------------------------------------
 
 
-@functools.cache
-def _global_settings_class() -> type[BaseSettings]:
-    from pydantic_settings import BaseSettings, SettingsConfigDict
-
-    class KfpEnvironment(BaseSettings):
-        """Variables that are not fields of one profile."""
-
-        model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
-
-        kfp_profile: str | None = None
-        kfp_kind: str | None = None
-        kfp_password: SecretStr | None = None
-        kf_pipelines_sa_token_path: str | None = None
-        kf_pipelines_endpoint: str | None = None
-        kf_pipelines_ui_endpoint: str | None = None
-
-    return KfpEnvironment
+def _variables_of(kind: str) -> tuple[tuple[str, bool], ...]:
+    """(variable, is secret) for every variable that can set a value of ``kind``."""
+    names: dict[str, bool] = {KIND_ENV: False}
+    for spec in fields_of(kind):
+        names[spec.env] = spec.secret
+        if spec.sdk_env:
+            names[spec.sdk_env] = False
+    return tuple(names.items())
 
 
 @functools.cache
-def _field_settings_class(kind: str) -> type[BaseSettings]:
-    """``KFP_<FIELD>`` for every field of one kind, read as text.
+def _environment_class(variables: tuple[tuple[str, bool], ...]) -> type[BaseSettings]:
+    """A settings model reading ``variables``; values read as text.
 
     Text on purpose: the kind's own model then validates env and file values with
-    the same rules and the same messages.
+    the same rules and the same messages. Secrets are read as ``SecretStr``.
     """
-    from pydantic import create_model
+    from pydantic import Field, create_model
     from pydantic_settings import BaseSettings, SettingsConfigDict
 
+    class Environment(BaseSettings):
+        model_config = SettingsConfigDict(extra="ignore", env_ignore_empty=True)
+
     fields: dict[str, Any] = {
-        name: (str | None, None) for name in MODELS[kind].model_fields if name != "kind"
+        name.lower(): (
+            SecretStr | None if secret else str | None,
+            Field(default=None, validation_alias=name),
+        )
+        for name, secret in variables
     }
-
-    class FieldEnvironment(BaseSettings):
-        model_config = SettingsConfigDict(env_prefix="KFP_", extra="ignore", env_ignore_empty=True)
-
-    model: type[BaseSettings] = create_model(
-        f"KfpFieldEnvironment_{kind.replace('-', '_')}", __base__=FieldEnvironment, **fields
-    )
+    model: type[BaseSettings] = create_model("KfpEnvironment", __base__=Environment, **fields)
     return model
 
 
-def _read_env(kind: str) -> dict[str, str]:
-    settings = _field_settings_class(kind)()
-    return {k: v for k, v in settings.model_dump().items() if v is not None}
+def read_environment(kind: str) -> dict[str, Any]:
+    """The variables set for ``kind`` (its ``KFP_<FIELD>``, SDK and secret variables)."""
+    variables = _variables_of(kind)
+    settings = _environment_class(variables)()
+    read = settings.model_dump()
+    return {name: read[name.lower()] for name, _ in variables if read[name.lower()] is not None}
 
 
 # --- selection ------------------------------------------------------------------------------
@@ -193,11 +193,12 @@ def layer_values(
     table: Mapping[str, Any],
     file: Path | None,
     overrides: Mapping[str, Any],
-    environment: Any,
+    environment: Mapping[str, Any],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Merge argument, environment, file and SDK variables into one table, with sources.
 
-    ``environment`` is the read of the variables that are not profile fields.
+    ``environment`` is :func:`read_environment` of the profile's kind. Each field's
+    variable, SDK variable and path rule come from the field table.
     """
     kind = table.get("kind")
     file_source = f"file:{file}" if file else "file"
@@ -206,7 +207,7 @@ def layer_values(
     if kind not in MODELS:  # let the model explain the bad kind
         return values, sources
 
-    env_kind = getattr(environment, "kfp_kind", None)
+    env_kind = environment.get(KIND_ENV)
     if env_kind and env_kind != kind:
         raise KindChangeError(profile=name, kind=kind, env_kind=env_kind)
 
@@ -214,26 +215,24 @@ def layer_values(
         values[field] = value
         sources[field] = source
 
-    # The SDK's variables only fill what the profile leaves open ...
-    fields = MODELS[kind].model_fields
-    for field, variable in (("host", ENDPOINT_SDK_ENV), ("ui_host", UI_ENDPOINT_SDK_ENV)):
-        sdk_value = getattr(environment, variable.lower(), None)
-        if field in fields and field not in values and sdk_value:
-            put(field, sdk_value, f"env:{variable}")
-    # ... except the token path, which says where the pod's token really is.
-    sdk_token_path = getattr(environment, TOKEN_PATH_SDK_ENV.lower(), None)
-    if "token_path" in fields and sdk_token_path:
-        put("token_path", sdk_token_path, f"env:{TOKEN_PATH_SDK_ENV}")
-    for field, value in _read_env(kind).items():
-        put(field, value, f"env:{env_name(field)}")
-    for field, value in overrides.items():
+    specs = [spec for spec in fields_of(str(kind)) if spec.in_file]
+    for spec in specs:
+        # The SDK's variables fill what the profile leaves open, or (the token path,
+        # which says where the pod's token really is) win over the file.
+        sdk_value = environment.get(spec.sdk_env) if spec.sdk_env else None
+        if sdk_value and (spec.sdk_precedence == "beats-file" or spec.name not in values):
+            put(spec.name, sdk_value, f"env:{spec.sdk_env}")
+    for spec in specs:
+        if spec.env in environment:
+            put(spec.name, environment[spec.env], f"env:{spec.env}")
+    for field_name, value in overrides.items():
         if value is not None:
-            put(field, value, "arg")
+            put(field_name, value, "arg")
 
-    for field in PATH_FIELDS:
-        if isinstance(values.get(field), str):
-            base = file.parent if sources[field] == file_source and file else None
-            values[field] = _expand_path(values[field], base)
+    for spec in specs:
+        if spec.path and isinstance(values.get(spec.name), str):
+            base = file.parent if sources[spec.name] == file_source and file else None
+            values[spec.name] = _expand_path(values[spec.name], base)
     return values, sources
 
 
@@ -280,29 +279,22 @@ def resolve(
     wanted = overrides.get("kind")
     if wanted is not None and wanted != kind:
         # As with KFP_KIND: the file owns the kind, the caller picks another profile.
-        raise KindChangeError(
-            f"Profile '{chosen}' in {entry.file} is of kind '{kind}' but kind={wanted!r} "
-            f"was passed: a keyword argument cannot change a profile's kind; drop kind= "
-            f"or pass the name of a profile of kind {wanted!r}.",
-            profile=chosen,
-            kind=kind,
-            field="kind",
-        )
+        raise KindArgumentError(profile=chosen, file=entry.file, kind=kind, wanted=wanted)
+    environment: Mapping[str, Any] = {}
     if kind in MODELS:
-        allowed = MODELS[kind].model_fields
-        for field in overrides:
-            if field not in allowed:
-                hint = did_you_mean(field, allowed)
-                raise ProfileValidationError(
+        allowed = ["kind", *(spec.name for spec in fields_of(kind) if spec.in_file)]
+        for field_name in overrides:
+            if field_name not in allowed:
+                raise UnknownFieldArgumentError(
                     profile=chosen,
-                    source="the keyword arguments",
-                    field=field,
-                    problem=f"`{field}` is not a field of kind '{kind}'{hint}.",
+                    field=field_name,
+                    kind=kind,
+                    hint=did_you_mean(field_name, allowed),
                 )
-    environment = _global_settings_class()()  # read once: KFP_KIND, KFP_PASSWORD, SDK variables
+        environment = read_environment(kind)  # read once: every variable of this kind
     values, sources = layer_values(chosen, entry.data, entry.file, overrides, environment)
     try:
-        profile = validate_profile(chosen, values, str(entry.file))
+        profile = cast(Profile, validate_profile(chosen, values, str(entry.file)))
     except ProfileValidationError as error:
         raise _explain_source(error, sources, chosen) from None
 
@@ -310,7 +302,7 @@ def resolve(
     if profile.host is None:
         updates["host"] = profile.default_host()
         sources["host"] = "default"
-    if profile.kind == "platform-in-cluster" and profile.namespace is None:
+    if isinstance(profile, PlatformInCluster) and profile.namespace is None:
         pod_namespace = _pod_namespace()
         if pod_namespace:
             updates["namespace"] = pod_namespace
@@ -318,16 +310,19 @@ def resolve(
     if updates:
         profile = profile.model_copy(update=updates)
 
-    secret: SecretStr | None = None
-    if password is not None:
-        secret = password if isinstance(password, SecretStr) else SecretStr(password)
-        sources["password"] = "arg"
-    else:
-        from_env = getattr(environment, "kfp_password", None)
-        if from_env is not None:
-            secret = from_env
-            sources["password"] = f"env:{PASSWORD_ENV}"
+    given = {"password": password}
+    secrets: dict[str, SecretStr] = {}
+    for spec in fields_of(profile.kind):
+        if not spec.secret:
+            continue
+        value = given.get(spec.name)
+        if value is not None:
+            secrets[spec.name] = value if isinstance(value, SecretStr) else SecretStr(value)
+            sources[spec.name] = "arg"
+        elif spec.env in environment:
+            secrets[spec.name] = environment[spec.env]
+            sources[spec.name] = f"env:{spec.env}"
     sources["profile"] = why
     return ResolvedProfile(
-        name=chosen, profile=profile, sources=sources, file=entry.file, password=secret
+        name=chosen, profile=profile, sources=sources, file=entry.file, secrets=secrets
     )

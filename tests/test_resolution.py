@@ -104,14 +104,14 @@ def test_sdk_endpoint_only_fills_a_host_the_profile_leaves_open(
 def test_token_path_precedence(
     profiles_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert resolve("pod").profile.token_path == "/var/run/secrets/kubeflow/pipelines/token"  # type: ignore[attr-defined]
+    assert resolve("pod").profile.token_path == "/var/run/secrets/kubeflow/pipelines/token"  # type: ignore[union-attr]
     monkeypatch.setenv("KF_PIPELINES_SA_TOKEN_PATH", "/sdk/token")
     pod = resolve("pod")
-    assert pod.profile.token_path == "/sdk/token"  # type: ignore[attr-defined]
+    assert pod.profile.token_path == "/sdk/token"  # type: ignore[union-attr]
     assert pod.sources["token_path"] == "env:KF_PIPELINES_SA_TOKEN_PATH"
     monkeypatch.setenv("KFP_TOKEN_PATH", "/ours/token")
-    assert resolve("pod").profile.token_path == "/ours/token"  # type: ignore[attr-defined]
-    assert resolve("pod", token_path="/arg/token").profile.token_path == "/arg/token"  # type: ignore[attr-defined]
+    assert resolve("pod").profile.token_path == "/ours/token"  # type: ignore[union-attr]
+    assert resolve("pod", token_path="/arg/token").profile.token_path == "/arg/token"  # type: ignore[union-attr]
 
 
 def test_env_for_a_field_the_kind_lacks_is_ignored(
@@ -119,7 +119,7 @@ def test_env_for_a_field_the_kind_lacks_is_ignored(
 ) -> None:
     monkeypatch.setenv("KFP_USERNAME", "someone@example.com")  # meant for a dex profile
     assert "username" not in resolve("staging").values()
-    assert resolve("prod").profile.username == "someone@example.com"  # type: ignore[attr-defined]
+    assert resolve("prod").profile.username == "someone@example.com"  # type: ignore[union-attr]
 
 
 def test_env_values_are_parsed_like_file_values(
@@ -128,7 +128,7 @@ def test_env_values_are_parsed_like_file_values(
     monkeypatch.setenv("KFP_LOCAL_PORT", "4000")
     monkeypatch.setenv("KFP_VERIFY_TLS", "false")
     dev = resolve("dev")
-    assert dev.profile.local_port == 4000  # type: ignore[attr-defined]
+    assert dev.profile.local_port == 4000  # type: ignore[union-attr]
     assert dev.profile.verify_tls is False
     assert dev.host == "http://localhost:4000"
 
@@ -173,7 +173,7 @@ def test_merged_files_first_definition_wins_whole(
     config = load_config()
     assert sorted(config.profiles) == ["only-b", "shared"]
     shared = resolve("shared")
-    assert shared.profile.k8s_namespace == "from-a"  # type: ignore[attr-defined]
+    assert shared.profile.k8s_namespace == "from-a"  # type: ignore[union-attr]
     assert shared.profile.description is None
     assert shared.file == first
     assert resolve().name == "only-b"

@@ -3,7 +3,8 @@
 Thin on purpose: each command parses its arguments, calls the library
 (:mod:`kfp_profiles.editing`, :mod:`kfp_profiles.resolution`, :mod:`kfp_profiles.doctor`,
 ...) and prints. The commands live in one module per group of verbs:
-``manage`` (init, add, list, show, remove, rename, use, env, schema),
+``manage`` (init, list, remove, rename, use), ``add``, ``show`` (show, env,
+schema),
 ``credentials`` (secret set|delete, login, logout), ``diagnose`` (check,
 doctor, port-forward) and ``manifest``.
 
@@ -63,9 +64,9 @@ _EPILOG = (
 #: when one of its commands runs (or ``--help`` lists them all), so ``list`` does not
 #: pay for the import of ``check``, ``secret`` or ``manifest``.
 COMMAND_MODULES = {
-    **dict.fromkeys(
-        ("init", "add", "list", "show", "remove", "rename", "use", "env", "schema"), "manage"
-    ),
+    **dict.fromkeys(("init", "list", "remove", "rename", "use"), "manage"),
+    "add": "add",
+    **dict.fromkeys(("show", "env", "schema"), "show"),
     **dict.fromkeys(("secret", "login", "logout"), "credentials"),
     **dict.fromkeys(("check", "doctor", "port-forward"), "diagnose"),
     "manifest": "manifest",

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import click
 
 from .. import manifests
+from ..constants import DEFAULT_TOKEN_PATH
 from ..errors import ConfigError
-from ..models import DEFAULT_TOKEN_PATH
 from ._common import F, HelpWhenBareGroup, complete_profile_names
 
 

@@ -1,0 +1,144 @@
+"""``kfp-profiles add``: a new profile from flags and prompts, both read off the field table.
+
+Every row of kfp_profiles/fields.py that lives in the file is an option (its flag,
+metavar, type and help); a required row a flag did not give is asked for at a
+terminal. A secret row is never an option: it is offered to the keyring instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..errors import ConfigError, KfpProfilesError
+from ..fields import FIELDS, FieldSpec, fields_of
+from ..models import MODELS
+from ._common import PROG, person_at_terminal, profile_argument, read_new_password, warn
+
+_CLICK_TYPES: dict[type, Any] = {int: click.INT, float: click.FLOAT}
+
+
+def _help(spec: FieldSpec) -> str:
+    text = spec.help
+    if text.endswith(".") and not text.endswith("..."):
+        text = text[:-1]
+    if spec.kinds is not None:
+        text += f" [{', '.join(spec.kinds)}]"
+    return text
+
+
+def _option(spec: FieldSpec) -> click.Option:
+    if spec.type is bool:
+        flag = spec.flag.removeprefix("--")
+        return click.Option([f"--{flag}/--no-{flag}", spec.name], default=None, help=_help(spec))
+    return click.Option(
+        [spec.flag, spec.name],
+        type=_CLICK_TYPES.get(spec.type, click.STRING),
+        default=None,
+        help=_help(spec),
+        metavar=spec.metavar,
+    )
+
+
+def field_options() -> dict[str, click.Option]:
+    """One option per field the file holds, of any kind."""
+    return {name: _option(spec) for name, spec in FIELDS.items() if spec.in_file}
+
+
+FIELD_OPTIONS = field_options()
+
+
+def _collect_values(
+    name: str, kind: str | None, given: dict[str, Any], ask: bool
+) -> dict[str, Any]:
+    """The new profile's table: kind first, then fields in the table's order."""
+    if kind is None:
+        if not ask:
+            raise ConfigError(
+                f"Profile '{name}' needs a kind: pass --kind with one of {', '.join(MODELS)}."
+            )
+        kind = click.prompt("Kind", type=click.Choice(list(MODELS)))
+    specs = [spec for spec in fields_of(kind) if spec.in_file]
+    for field in given:
+        if field not in {spec.name for spec in specs}:
+            valid = ", ".join(spec.flag for spec in specs)
+            raise ConfigError(
+                f"{FIELDS[field].flag} does not apply to kind '{kind}'; its options are {valid}."
+            )
+    values: dict[str, Any] = {"kind": kind}
+    for spec in specs:
+        if spec.name in given:
+            values[spec.name] = given[spec.name]
+        elif spec.required and ask:
+            hint = spec.help.rstrip(".")
+            values[spec.name] = click.prompt(
+                f"{spec.name} ({hint})", type=FIELD_OPTIONS[spec.name].type
+            )
+    return values
+
+
+@click.command()
+@profile_argument()
+@click.option("--kind", type=click.Choice(list(MODELS)), help="Kind of profile.")
+@click.option("--replace", is_flag=True, help="Overwrite a profile of that name where it is.")
+@click.option("--use", "make_default", is_flag=True, help="Also make it the default profile.")
+@click.option(
+    "--no-input", is_flag=True, help="Never prompt, even at a terminal (fail on what is missing)."
+)
+def add(
+    name: str, kind: str | None, replace: bool, make_default: bool, no_input: bool, **fields: Any
+) -> None:
+    """Add profile NAME (on a terminal, asks for what is missing).
+
+    Every field has an option; the kinds an option applies to are in brackets.
+    The password of a platform-dex profile never goes in the file: at a
+    terminal it can be stored in the OS keyring right away, or later with
+    `kfp-profiles secret set NAME`.
+    """
+    from ..editing import add_profile, validate_name
+
+    validate_name(name)
+    ask = person_at_terminal() and not no_input
+    given = {field: value for field, value in fields.items() if value is not None}
+    values = _collect_values(name, kind, given, ask)
+    result = add_profile(name, values, replace=replace, make_default=make_default)
+    if result.created_file:
+        click.echo(f"Created {result.path} (mode 0600).")
+    verb = "Replaced" if result.replaced else "Added"
+    click.echo(f"{verb} profile '{name}' ({values['kind']}) in {result.path}.")
+    if result.default_in is not None:
+        click.echo(f"'{name}' is the default profile (`default` in {result.default_in}).")
+    if any(spec.name == "password" for spec in fields_of(values["kind"]) if spec.secret):
+        _offer_password(name, str(values["username"]), ask)
+
+
+add.params.extend(FIELD_OPTIONS.values())
+
+
+def _offer_password(name: str, username: str, ask: bool) -> None:
+    later = f"`{PROG} secret set {name}` (or set KFP_PASSWORD)"
+    if not ask:
+        click.echo(f"Store its password with {later}.")
+        return
+    password = read_new_password(
+        f"Dex password of {username} for profile '{name}', kept in the OS keyring", allow_skip=True
+    )
+    if password is None:
+        click.echo(f"No password stored; store it later with {later}.")
+        return
+    from pydantic import SecretStr
+
+    from .. import secrets
+
+    try:
+        secrets.set_password(name, SecretStr(password))
+    except KfpProfilesError as exc:  # the profile is added; only the keyring failed
+        warn(str(exc))
+        return
+    click.echo(f"Stored the password of '{name}' in the keyring ({secrets.backend_name()}).")
+
+
+COMMANDS = [add]
+
+__all__ = ["COMMANDS", "FIELD_OPTIONS"]

@@ -1,0 +1,130 @@
+"""Commands that print a profile: show (values and sources), env (shell exports), schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..errors import KfpProfilesError
+from ..fields import MASK, FieldSpec, fields_of
+from ._common import PROG, profile_argument
+
+# --- show ----------------------------------------------------------------------------------
+
+
+def _keyring_row(name: str, spec: FieldSpec) -> tuple[str, str, str]:
+    """The row of a secret that no argument or variable gave: stored in the keyring or not."""
+    from .. import secrets
+
+    try:
+        stored = secrets.get_password(name)
+    except KfpProfilesError as exc:
+        return (spec.name, "(unknown)", f"keyring unavailable: {exc.fields.get('reason', exc)}")
+    return (spec.name, MASK if stored else "(not stored)", "keyring")
+
+
+@click.command()
+@profile_argument(required=False)
+@click.option("--sources", is_flag=True, help="Show where each value comes from.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (values and sources).")
+def show(name: str | None, sources: bool, as_json: bool) -> None:
+    """Show profile NAME as get_client would use it (default: the selected one).
+
+    Values are resolved: arguments, KFP_<FIELD> variables, the file, the kind's
+    defaults. Secrets are masked; --sources says where each value came from.
+    """
+    from ..resolution import resolve
+
+    resolved = resolve(name)
+    rows = resolved.describe()
+    if sources or as_json:
+        rows += [
+            _keyring_row(resolved.name, spec)
+            for spec in fields_of(resolved.kind)
+            if spec.secret and spec.name not in resolved.secrets
+        ]
+    selected_by = resolved.sources.get("profile", "arg")
+    if as_json:
+        document = {
+            "name": resolved.name,
+            "kind": resolved.kind,
+            "file": str(resolved.file) if resolved.file else None,
+            "selected_by": selected_by,
+            "values": {field: value for field, value, _ in rows},
+            "sources": {field: source for field, _, source in rows},
+        }
+        import json
+
+        click.echo(json.dumps(document, indent=2))
+        return
+    table = [("profile", resolved.name, selected_by), *rows]
+    width = max(len(field) for field, _, _ in table)
+    value_width = max(len(_shown(value)) for _, value, _ in table)
+    for field, value, source in table:
+        line = f"{field.ljust(width)}  {_shown(value)}"
+        if sources:
+            line = f"{line.ljust(width + 2 + value_width)}  {source}"
+        click.echo(line.rstrip())
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# --- env, schema ---------------------------------------------------------------------------
+
+
+@click.command()
+@profile_argument()
+def env(name: str) -> None:
+    """Print shell exports for profile NAME (for scripts and the `kfp` CLI); never a secret.
+
+    Use: eval "$(kfp-profiles env NAME)".
+    """
+    from shlex import quote
+
+    from ..constants import PROFILE_ENV, SDK_ENDPOINT_ENV, SDK_TOKEN_PATH_ENV
+    from ..models import PlatformDex, PlatformInCluster, StandalonePortForward
+    from ..resolution import resolve
+
+    resolved = resolve(name)
+    lines = [f"export {PROFILE_ENV}={quote(resolved.name)}"]
+    profile = resolved.profile
+    endpoint: str | None = resolved.host
+    if isinstance(profile, PlatformDex):
+        endpoint = None
+        lines.append(
+            f"# {resolved.name} logs in through Dex: the kfp CLI cannot; Python code "
+            f"calling get_client() picks it up from {PROFILE_ENV}."
+        )
+    elif resolved.forward_is_managed and isinstance(profile, StandalonePortForward):
+        if profile.local_port == 0:
+            endpoint = None
+            lines.append(f"# local_port = 0: the endpoint is known once `{PROG} port-forward` runs")
+        else:
+            lines.append(f"# the endpoint answers while `{PROG} port-forward {resolved.name}` runs")
+    if endpoint:
+        lines.append(f"export {SDK_ENDPOINT_ENV}={quote(endpoint)}")
+    if isinstance(profile, PlatformInCluster):
+        lines.append(f"export {SDK_TOKEN_PATH_ENV}={quote(profile.token_path)}")
+    click.echo("\n".join(lines))
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of the profiles file (for editors' `#:schema` line)."""
+    import json
+
+    from ..models import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+COMMANDS = [show, env, schema]
+
+__all__ = ["COMMANDS"]
