@@ -30,12 +30,12 @@ def base_url_for(resolved: ResolvedProfile) -> str:
 
 def client_for(resolved: ResolvedProfile, *, prompt: bool = False) -> kfp.Client:
     """Build the hermetic client of an already resolved profile."""
-    from .auth import authenticator_for
+    from .auth import credentials_for
     from .kfp_client import ProfileClient
 
     base_url = base_url_for(resolved)
-    auth = authenticator_for(resolved, prompt=prompt)
-    return ProfileClient(resolved, auth, base_url=base_url)
+    credentials = credentials_for(resolved, prompt=prompt)
+    return ProfileClient(resolved, credentials, base_url=base_url)
 
 
 def get_client(

@@ -634,13 +634,15 @@ def run_check(name: str | None, *, prompt: bool = False) -> Iterator[Step]:
         return f"KFP answers at {state['base_url']}"
 
     def auth_step() -> str | None:
-        from .auth import authenticator_for
+        from .auth import credentials_for
 
         resolved: ResolvedProfile = state["resolved"]
-        auth = authenticator_for(resolved, prompt=prompt)
+        auth = credentials_for(resolved, prompt=prompt)
         state["auth"] = auth
         if resolved.kind == "platform-dex":
-            cookie = auth.cookie_header()
+            headers: dict[str, str] = {}
+            auth.before_request(headers)
+            cookie = headers.get("Cookie")
             user = getattr(resolved.profile, "username", "?")
             door = getattr(auth, "door", None)
             if not cookie:

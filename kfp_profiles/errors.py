@@ -258,6 +258,21 @@ class SessionError(LoginError):
     """A session could not be renewed, or the server keeps refusing it."""
 
 
+class BehindLoginError(SessionError):
+    fmt = (
+        "{url} answered {why} for profile '{profile}' (kind {kind}): this host sits "
+        "behind a login; use a platform-dex profile for it."
+    )
+
+
+class StillRefusedError(SessionError):
+    fmt = (
+        "{url} still answered {why} right after a new login for profile '{profile}': "
+        "the account may lack access to namespace '{namespace}'; run "
+        "`kfp-profiles check {profile}`."
+    )
+
+
 class ApiError(KfpProfilesError):
     """The KFP API answered with an error we can explain."""
 

@@ -30,8 +30,8 @@ import kfp
 import urllib3
 from kfp_server_api.exceptions import ApiException
 
-from .auth import Authenticator
-from .errors import ConnectionFailedError, SessionError
+from .auth import Credentials
+from .errors import BehindLoginError, ConnectionFailedError, StillRefusedError
 from .resolution import ResolvedProfile
 from .transport import connection_failed, proxy_for, tls_trust
 
@@ -54,13 +54,15 @@ class _SessionGone(Exception):
 class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hints
     """``kfp.Client`` built from one resolved profile and nothing else."""
 
-    def __init__(self, resolved: ResolvedProfile, auth: Authenticator, *, base_url: str) -> None:
+    def __init__(
+        self, resolved: ResolvedProfile, credentials: Credentials, *, base_url: str
+    ) -> None:
         profile = resolved.profile
-        self.profile = resolved
-        self._auth = auth
+        #: The profile this client was built from, with the source of every value.
+        self.resolved = resolved
+        self._credentials = credentials
         self._building = True
         self._namespace_in_use = profile.namespace or ""
-        self._renew_lock = threading.Lock()
         trust = tls_trust(profile.verify_tls, profile.ca_bundle)
         #: Where this client connects: the profile's host, or a managed forward's URL.
         self.base_url = base_url
@@ -83,10 +85,9 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
             logging.getLogger(name).setLevel(level)
         self._uihost = profile.ui_host or base_url
         self._building = False
-        api_client = self._run_api.api_client
-        auth.configure(api_client.configuration)
-        api_client.cookie = auth.cookie_header()
-        self._install_hooks(api_client, profile.timeout)
+        # Ready means logged in: a login that fails does so here, not at the first call.
+        credentials.before_request({})
+        self._install_hooks(self._run_api.api_client, profile.timeout)
 
     # --- what the SDK would otherwise take from context.json or the environment ---------
 
@@ -150,8 +151,14 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
         rest = api_client.rest_client
         send = rest.request
         call = api_client.call_api
+        credentials = self._credentials
+        #: The headers this thread's last request carried, for refresh() to compare.
+        sent = threading.local()
 
         def bounded_request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+            headers = dict(kwargs.get("headers") or {})
+            credentials.before_request(headers)
+            kwargs["headers"] = sent.headers = headers
             if not kwargs.get("_request_timeout"):
                 kwargs["_request_timeout"] = (timeout, timeout)
             try:
@@ -172,45 +179,45 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
             return response
 
         def renewing_call(*args: Any, **kwargs: Any) -> Any:
-            stale = api_client.cookie
             try:
                 return call(*args, **kwargs)
             except _SessionGone as gone:
-                if not self._auth.renewable:
+                if not credentials.renewable:
                     if gone.status == 401 and gone.original is not None:
                         raise gone.original from None  # a refused token: the SDK's own error
-                    raise SessionError(
-                        f"{self.base_url} answered {gone.why} for profile "
-                        f"'{self.profile.name}' (kind {self.profile.kind}): this host sits "
-                        f"behind a login; use a platform-dex profile for it."
+                    raise BehindLoginError(
+                        url=self.base_url,
+                        why=gone.why,
+                        profile=self.resolved.name,
+                        kind=self.resolved.kind,
                     ) from None
                 log.info(
                     "Session of profile %s expired (%s); logging in again.",
-                    self.profile.name,
+                    self.resolved.name,
                     gone.why,
                 )
-            with self._renew_lock:  # threads that failed together share one login
-                if api_client.cookie == stale:
-                    api_client.cookie = self._auth.renew(stale)
+                # The credential's own lock makes threads that failed together share
+                # one renewal; it keeps a session another thread renewed meanwhile.
+                credentials.refresh(getattr(sent, "headers", {}))
             try:
                 return call(*args, **kwargs)
             except _SessionGone as gone:
-                raise SessionError(
-                    f"{self.base_url} still answered {gone.why} right after a new "
-                    f"login for profile '{self.profile.name}': the account may lack access to "
-                    f"namespace '{self._namespace_in_use}'; run `kfp-profiles check "
-                    f"{self.profile.name}`."
+                raise StillRefusedError(
+                    url=self.base_url,
+                    why=gone.why,
+                    profile=self.resolved.name,
+                    namespace=self._namespace_in_use,
                 ) from None
 
         rest.request = bounded_request
         api_client.call_api = renewing_call
 
     def _unreachable(self, url: str, exc: BaseException) -> ConnectionFailedError:
-        profile = self.profile.profile
+        profile = self.resolved.profile
         return connection_failed(
             exc,
             url,
-            profile=self.profile.name,
+            profile=self.resolved.name,
             timeout=profile.timeout,
             verify_tls=profile.verify_tls,
             ca_bundle=profile.ca_bundle,

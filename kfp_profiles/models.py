@@ -50,9 +50,9 @@ class ProfileBase(BaseModel):
     # validated itself, and a file that uses one kind pays for one.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    #: How the kind authenticates: ``module:factory`` under kfp_profiles.auth, imported
+    #: How the kind authenticates: the ``module:Class`` of its credentials, imported
     #: only when a client is built (see kfp_profiles/auth/__init__.py).
-    credentials: ClassVar[str] = "none:NoCredentials"
+    credentials: ClassVar[str] = "kfp_profiles.auth:NoCredentials"
 
     #: Narrowed to one literal by each kind; declared here so code can read it on any profile.
     kind: str = Field(description="Kind of profile.")
@@ -111,7 +111,7 @@ class StandalonePortForward(ProfileBase):
 class PlatformInCluster(ProfileBase):
     """Code in a pod of a multi-user Kubeflow Platform, with a projected token."""
 
-    credentials: ClassVar[str] = "token:TokenFileCredentials"
+    credentials: ClassVar[str] = "kfp_profiles.auth.token:TokenFileCredentials"
 
     kind: Literal["platform-in-cluster"] = Field(description="Kind of profile.")
     token_path: str = column("token_path", "platform-in-cluster")
@@ -123,7 +123,7 @@ class PlatformInCluster(ProfileBase):
 class PlatformDex(ProfileBase):
     """Code outside the cluster, logging in to a Kubeflow Platform through Dex."""
 
-    credentials: ClassVar[str] = "dex:dex_credentials_for"
+    credentials: ClassVar[str] = "kfp_profiles.auth.dex:DexAuth"
 
     kind: Literal["platform-dex"] = Field(description="Kind of profile.")
     host: str = column("host", "platform-dex")  # required here, optional elsewhere

@@ -1,58 +1,75 @@
-"""How each kind of profile proves who it is, behind one small interface.
+"""How each kind of profile proves who it is, behind one renewal hook (:class:`Credentials`).
 
-The client asks an :class:`Authenticator` for the credentials of each request
-(a ``Cookie`` header, or a bearer token re-read from a file) and, when the
-server says the session is gone, asks it to renew once. Modules here import
-nothing heavy at import time.
+In the manner of google-auth's credentials: the client calls
+:meth:`Credentials.before_request` for every request (the credential puts its
+``Cookie`` or ``Authorization`` header on it, renewing first when its known
+expiry is within the margin) and, when the server answers with a login page or
+a 401, :meth:`Credentials.refresh` once before it retries. Each credential keeps
+its own lock, so threads (and the clients of one profile) share one renewal.
+
+Which credential a kind uses is the ``credentials`` class variable of its model
+(kfp_profiles/models.py): ``module:Class``, imported here only when a client is
+built, and built with ``Class.for_profile(resolved, prompt=...)``. Modules here
+import nothing heavy at import time.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+import importlib
+from collections.abc import Mapping, MutableMapping
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from ..resolution import ResolvedProfile
 
 
-class Authenticator(Protocol):
+class Credentials(Protocol):
     """What the client needs from a kind's authentication."""
 
-    #: True when an expired session can be renewed by logging in again.
+    @classmethod
+    def for_profile(cls, resolved: ResolvedProfile, *, prompt: bool = False) -> Credentials:
+        """The credentials of a resolved profile (``prompt``: a person may be asked)."""
+
+    #: True when :meth:`refresh` can get credentials the server has not refused yet.
     renewable: bool
 
-    def configure(self, config: Any) -> None:
-        """Install per-request credentials on a ``kfp_server_api.Configuration``."""
+    @property
+    def expired(self) -> bool:
+        """True when the known expiry is within the margin (or nothing is held yet)."""
 
-    def cookie_header(self) -> str | None:
-        """The ``Cookie`` header to send, logging in first if needed."""
+    def before_request(self, headers: MutableMapping[str, str]) -> None:
+        """Put the credentials on a request's ``headers``, renewing them first if expired."""
 
-    def renew(self, stale: str | None) -> str | None:
-        """Replace the session that ``stale`` belonged to; returns the new header."""
+    def refresh(self, refused: Mapping[str, str]) -> None:
+        """Renew after the server refused a request that carried ``refused`` headers.
+
+        A credential renewed by another thread since then is kept as it is.
+        """
 
 
-class NoAuth:
+class NoCredentials:
     """Standalone KFP: no front door, nothing to send."""
 
     renewable = False
+    expired = False
 
-    def configure(self, config: Any) -> None:
+    @classmethod
+    def for_profile(cls, resolved: ResolvedProfile, *, prompt: bool = False) -> NoCredentials:
+        return cls()
+
+    def before_request(self, headers: MutableMapping[str, str]) -> None:
         return None
 
-    def cookie_header(self) -> str | None:
-        return None
-
-    def renew(self, stale: str | None) -> str | None:
+    def refresh(self, refused: Mapping[str, str]) -> None:
         return None
 
 
-def authenticator_for(resolved: ResolvedProfile, *, prompt: bool = False) -> Authenticator:
-    """The authenticator a resolved profile needs."""
-    if resolved.kind == "platform-in-cluster":
-        from .token import TokenFileAuth
+def credentials_for(resolved: ResolvedProfile, *, prompt: bool = False) -> Credentials:
+    """The credentials a resolved profile's kind names (``prompt``: a person may be asked)."""
+    module_name, _, class_name = type(resolved.profile).credentials.partition(":")
+    kind_class = getattr(importlib.import_module(module_name), class_name)
+    credentials: Credentials = kind_class.for_profile(resolved, prompt=prompt)
+    return credentials
 
-        return TokenFileAuth(resolved)
-    if resolved.kind == "platform-dex":
-        from .dex import dex_auth_for
 
-        return dex_auth_for(resolved, prompt=prompt)
-    return NoAuth()
+__all__ = ["Credentials", "NoCredentials", "credentials_for"]

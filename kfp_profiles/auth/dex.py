@@ -1,7 +1,8 @@
 """A platform-dex profile's session: from memory, else the cache, else one login.
 
-:class:`DexAuth` is what the client asks for the ``Cookie`` header of each call
-and, when the server says the session is gone, asks to renew it. Logins and
+:class:`DexAuth` is the kind's :class:`~kfp_profiles.auth.Credentials`: it puts
+the ``Cookie`` header on each request and, when the server says the session is
+gone, renews it. Logins and
 renewals happen under one lock, so threads that find the session gone together
 share a single login. A cached session is only used for the profile's own host
 (origin) and username, and not within a minute of its expiry.
@@ -12,12 +13,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from ..errors import SessionCacheError
+from ..models import PlatformDex
 from ..session import CachedSession, SessionCache
 from .dex_flow import DexLoginSettings, Door, LoginOutcome, dex_login, door_from_text
 from .http import run_flow
@@ -67,9 +69,32 @@ class DexAuth:
         """The front door the last login (or the cached session) went through."""
         return self._door
 
-    def configure(self, config: Any) -> None:
-        """Nothing to install: the session travels as the ``Cookie`` header."""
-        return None
+    @classmethod
+    def for_profile(cls, resolved: ResolvedProfile, *, prompt: bool = False) -> DexAuth:
+        """The profile's session, with the shared session cache; the password is read
+        only when a login happens."""
+        from ..secrets import password_for
+
+        def password() -> SecretStr:
+            return password_for(resolved, prompt=prompt)
+
+        return cls(settings_for(resolved), password, SessionCache())
+
+    # --- the renewal hook (kfp_profiles.auth.Credentials) ---------------------------------
+
+    @property
+    def expired(self) -> bool:
+        """True when no session is held or it ends within the margin."""
+        session = self._session
+        return session is None or session.expired(self._clock())
+
+    def before_request(self, headers: MutableMapping[str, str]) -> None:
+        headers["Cookie"] = self.cookie_header()
+
+    def refresh(self, refused: Mapping[str, str]) -> None:
+        self.renew(refused.get("Cookie"))
+
+    # --- the session itself -------------------------------------------------------------
 
     def current_session(self) -> CachedSession | None:
         """The session held in memory, if any; no I/O."""
@@ -171,7 +196,8 @@ class DexAuth:
 
 def settings_for(resolved: ResolvedProfile) -> DexLoginSettings:
     """The login settings of a resolved ``platform-dex`` profile."""
-    profile: Any = resolved.profile
+    profile = resolved.profile
+    assert isinstance(profile, PlatformDex), profile.kind
     return DexLoginSettings(
         profile=resolved.name,
         api_url=resolved.host,
@@ -185,11 +211,5 @@ def settings_for(resolved: ResolvedProfile) -> DexLoginSettings:
 
 
 def dex_auth_for(resolved: ResolvedProfile, *, prompt: bool = False) -> DexAuth:
-    """A :class:`DexAuth` for ``resolved`` with the shared session cache; the password is
-    read only when a login happens."""
-    from ..secrets import password_for
-
-    def password() -> SecretStr:
-        return password_for(resolved, prompt=prompt)
-
-    return DexAuth(settings_for(resolved), password, SessionCache())
+    """A :class:`DexAuth` for ``resolved`` (see :meth:`DexAuth.for_profile`)."""
+    return DexAuth.for_profile(resolved, prompt=prompt)

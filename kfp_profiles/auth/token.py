@@ -1,16 +1,18 @@
 """platform-in-cluster: the projected ServiceAccount token, re-read on every request.
 
 The kubelet rotates the token by swapping a ``..data`` symlink; reading the
-file at each request (the SDK's refresh hook runs before every call) means a
+file in ``before_request``, which runs before every request, means a
 rotated token is used from the very next request, with no restart.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, MutableMapping
+from typing import TYPE_CHECKING
 
 from ..errors import TokenFileError
+from ..models import PlatformInCluster
 
 if TYPE_CHECKING:
     from ..resolution import ResolvedProfile
@@ -39,28 +41,28 @@ def read_token(profile: str, path: str) -> str:
     return token
 
 
-class TokenFileAuth:
+class TokenFileCredentials:
     """Bearer token from a file, fresh on each request."""
 
+    #: Nothing to renew: every request reads the file the kubelet keeps fresh.
     renewable = False
+    expired = False
 
-    def __init__(self, resolved: ResolvedProfile) -> None:
-        self._profile = resolved.name
-        self._path: str = getattr(resolved.profile, "token_path")  # noqa: B009
-        read_token(self._profile, self._path)  # fail at get_client, not at the first call
+    def __init__(self, profile: str, path: str) -> None:
+        self._profile = profile
+        self._path = path
+        read_token(profile, path)  # fail at get_client, not at the first call
 
-    def configure(self, config: Any) -> None:
-        # The SDK consults refresh_api_key_hook only when the key is present.
-        config.api_key["authorization"] = "set-before-each-request"
-        config.api_key_prefix["authorization"] = "Bearer"
+    @classmethod
+    def for_profile(
+        cls, resolved: ResolvedProfile, *, prompt: bool = False
+    ) -> TokenFileCredentials:
+        profile = resolved.profile
+        assert isinstance(profile, PlatformInCluster), profile.kind
+        return cls(resolved.name, profile.token_path)
 
-        def refresh(configuration: Any) -> None:
-            configuration.api_key["authorization"] = read_token(self._profile, self._path)
+    def before_request(self, headers: MutableMapping[str, str]) -> None:
+        headers["Authorization"] = f"Bearer {read_token(self._profile, self._path)}"
 
-        config.refresh_api_key_hook = refresh
-
-    def cookie_header(self) -> str | None:
-        return None
-
-    def renew(self, stale: str | None) -> str | None:
+    def refresh(self, refused: Mapping[str, str]) -> None:
         return None
