@@ -39,47 +39,30 @@ _LAZY = {
     "SessionError": "errors",
 }
 
-__all__ = [
-    "ConfigError",
-    "ConnectionFailedError",
-    "InvalidCredentialsError",
-    "KeyringUnavailableError",
-    "KfpProfilesError",
-    "LoginError",
-    "PasswordMissingError",
-    "ProfileNotFoundError",
-    "ProfileValidationError",
-    "ProfilesConfig",
-    "ResolvedProfile",
-    "SecretError",
-    "SessionError",
-    "TokenFileError",
-    "client_for",
-    "get_client",
-    "load_config",
-    "login",
-    "logout",
-    "resolve",
-]
+#: The public names are the lazy table's keys (the imports below only inform type checkers).
+__all__ = sorted(_LAZY)
 
-if TYPE_CHECKING:
-    from .client import client_for, get_client, login, logout
-    from .errors import (
-        ConfigError,
-        ConnectionFailedError,
-        InvalidCredentialsError,
-        KeyringUnavailableError,
-        KfpProfilesError,
-        LoginError,
-        PasswordMissingError,
-        ProfileNotFoundError,
-        ProfileValidationError,
-        SecretError,
-        SessionError,
-        TokenFileError,
-    )
-    from .files import ProfilesConfig, load_config
-    from .resolution import ResolvedProfile, resolve
+if TYPE_CHECKING:  # `X as X` re-exports them for type checkers; a test keeps this in step
+    from .client import client_for as client_for
+    from .client import get_client as get_client
+    from .client import login as login
+    from .client import logout as logout
+    from .errors import ConfigError as ConfigError
+    from .errors import ConnectionFailedError as ConnectionFailedError
+    from .errors import InvalidCredentialsError as InvalidCredentialsError
+    from .errors import KeyringUnavailableError as KeyringUnavailableError
+    from .errors import KfpProfilesError as KfpProfilesError
+    from .errors import LoginError as LoginError
+    from .errors import PasswordMissingError as PasswordMissingError
+    from .errors import ProfileNotFoundError as ProfileNotFoundError
+    from .errors import ProfileValidationError as ProfileValidationError
+    from .errors import SecretError as SecretError
+    from .errors import SessionError as SessionError
+    from .errors import TokenFileError as TokenFileError
+    from .files import ProfilesConfig as ProfilesConfig
+    from .files import load_config as load_config
+    from .resolution import ResolvedProfile as ResolvedProfile
+    from .resolution import resolve as resolve
 
 
 def __getattr__(name: str) -> Any:
@@ -89,3 +72,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

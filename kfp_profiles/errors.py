@@ -76,7 +76,7 @@ class SecretInFileError(ProfileValidationError):
     fmt = (
         "Profile '{profile}' in {source}: `{field}` must not be stored in the file; "
         "remove it and run `kfp-profiles secret set {profile}` "
-        "(or set KFP_PASSWORD for one process)."
+        "(or set {variable} for one process)."
     )
 
 

@@ -343,7 +343,7 @@ def markdown_table() -> str:
         notes = [
             *(["secret: keyring or variable, never the file"] if spec.secret else []),
             *(["credentials masked"] if spec.url_credentials else []),
-            *(["path: `~` and $VARS expand"] if spec.path else []),
+            *(["a path"] if spec.path else []),
             *(
                 ["SDK variable beats the file"]
                 if sdk and spec.sdk_precedence == "beats-file"

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .constants import PASSWORD_ENV
 from .errors import ProfileValidationError, SecretInFileError, did_you_mean
 from .fields import column, fields_of, is_refused_in_file, mask, spec_of
 
@@ -253,7 +254,9 @@ def validate_profile(name: str, data: Mapping[str, Any], source: str) -> Profile
     check_is_table(name, data, source)
     for key in data:
         if is_refused_in_file(key):
-            raise SecretInFileError(profile=name, source=source, field=key)
+            row = spec_of(key)
+            variable = row.env if row is not None and row.secret else PASSWORD_ENV
+            raise SecretInFileError(profile=name, source=source, field=key, variable=variable)
     kind = data.get("kind")
     if kind is None:
         raise fail(f"`kind` is missing; set it to one of {', '.join(MODELS)}.", "kind")
