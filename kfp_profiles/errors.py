@@ -55,6 +55,42 @@ class ProfilesFilePermissionError(ConfigError):
     fmt = "{path} {problem}; run `chmod {mode:o} {path}`."
 
 
+class ProfilesFileIsDirectoryError(ConfigError):
+    fmt = (
+        "{path} is a directory, not a profiles file; point KFP_PROFILES_FILE (or --file) "
+        "at a file such as {suggested}."
+    )
+
+
+class ProfilesFileNotRegularError(ConfigError):
+    fmt = (
+        "{path} is not a regular file, so it cannot hold profiles; point KFP_PROFILES_FILE "
+        "(or --file) at a profiles file."
+    )
+
+
+class ProfilesFileUnreadableError(ConfigError):
+    fmt = "{path} cannot be read by this user; fix its owner or run `chmod 600 {path}`."
+
+
+class UnknownTopLevelKeyError(ConfigError):
+    fmt = (
+        "{path}: unknown top-level key `{key}`{hint}; a profile goes in a "
+        "[profiles.NAME] table and the file may also set `default` and `version`."
+    )
+
+
+class TopLevelValueError(ConfigError):
+    fmt = "{path}: {problem}."
+
+
+class NewerFileVersionError(ConfigError):
+    fmt = (
+        "{path}: `version = {version}` is newer than this kfp-profiles understands; "
+        "upgrade kfp-profiles."
+    )
+
+
 class ProfileNotFoundError(ConfigError):
     fmt = "No profile named '{profile}' in {where}{hint}."
 
@@ -101,6 +137,19 @@ class UnknownFieldArgumentError(ProfileValidationError):
         "Profile '{profile}' in the keyword arguments: `{field}` is not a field of "
         "kind '{kind}'{hint}."
     )
+
+
+# --- Kubernetes manifests (kfp_profiles.manifests) ---------------------------
+
+
+class ManifestValueError(ConfigError):
+    """A value that would make an invalid Kubernetes object."""
+
+    fmt = "{problem}."
+
+
+class KubernetesNameError(ManifestValueError):
+    fmt = "{what} '{value}' is not a valid Kubernetes name: use {rule}."
 
 
 # --- editing the profiles file (kfp_profiles.editing) -------------------------

@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .constants import PROFILES_FILE_ENV
 from .errors import (
     ConfigError,
+    NewerFileVersionError,
     ProfileNotFoundError,
+    ProfilesFileIsDirectoryError,
     ProfilesFileNotFoundError,
+    ProfilesFileNotRegularError,
     ProfilesFileParseError,
     ProfilesFilePermissionError,
+    ProfilesFileUnreadableError,
+    TopLevelValueError,
+    UnknownTopLevelKeyError,
     did_you_mean,
 )
 
@@ -38,7 +45,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 log = logging.getLogger("kfp_profiles")
 
-FILE_ENV = "KFP_PROFILES_FILE"
+FILE_ENV = PROFILES_FILE_ENV  # the name other modules know it by
 TOP_LEVEL_KEYS = ("version", "default", "profiles")
 
 
@@ -112,14 +119,8 @@ def profile_files(listed: str | None = None) -> tuple[Path, ...]:
 def not_a_file_error(path: Path) -> ConfigError:
     """The error for a directory (or a device, a socket) where a profiles file should be."""
     if path.is_dir():
-        return ConfigError(
-            f"{path} is a directory, not a profiles file; point {FILE_ENV} (or --file) at a "
-            f"file such as {path / 'profiles.toml'}."
-        )
-    return ConfigError(
-        f"{path} is not a regular file, so it cannot hold profiles; point {FILE_ENV} "
-        f"(or --file) at a profiles file."
-    )
+        return ProfilesFileIsDirectoryError(path=path, suggested=path / "profiles.toml")
+    return ProfilesFileNotRegularError(path=path)
 
 
 @dataclass(frozen=True)
@@ -175,9 +176,7 @@ def read_file(path: Path) -> str:
     try:
         data = path.read_bytes()
     except PermissionError:
-        raise ConfigError(
-            f"{path} cannot be read by this user; fix its owner or run `chmod 600 {path}`."
-        ) from None
+        raise ProfilesFileUnreadableError(path=path) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -249,19 +248,15 @@ def _check_top_level(path: Path, document: Mapping[str, Any]) -> None:
     for key in document:
         if key not in TOP_LEVEL_KEYS:
             hint = did_you_mean(key, TOP_LEVEL_KEYS)
-            raise ConfigError(
-                f"{path}: unknown top-level key `{key}`{hint}; a profile goes in a "
-                f"[profiles.NAME] table and the file may also set `default` and `version`."
-            )
+            raise UnknownTopLevelKeyError(path=path, key=key, hint=hint)
     if "default" in document and not isinstance(document["default"], str):
-        raise ConfigError(f'{path}: `default` must be a profile name in quotes, like "prod".')
+        problem = '`default` must be a profile name in quotes, like "prod"'
+        raise TopLevelValueError(path=path, problem=problem)
     if "profiles" in document and not isinstance(document["profiles"], Mapping):
-        raise ConfigError(f"{path}: `profiles` must be a table of [profiles.NAME] tables.")
+        problem = "`profiles` must be a table of [profiles.NAME] tables"
+        raise TopLevelValueError(path=path, problem=problem)
     if document.get("version", 1) != 1:
-        raise ConfigError(
-            f"{path}: `version = {document['version']}` is newer than this kfp-profiles "
-            f"understands; upgrade kfp-profiles."
-        )
+        raise NewerFileVersionError(path=path, version=document["version"])
 
 
 def load_config(paths: tuple[Path, ...] | None = None) -> ProfilesConfig:

@@ -21,7 +21,7 @@ import re
 from typing import Any
 
 from .constants import DEFAULT_TOKEN_PATH, SDK_TOKEN_PATH_ENV, TOKEN_AUDIENCE
-from .errors import ConfigError
+from .errors import KubernetesNameError, ManifestValueError
 
 #: The token's lifetime in the KFP guide; the kubelet renews it well before.
 TOKEN_EXPIRATION_SECONDS = 7200
@@ -40,43 +40,45 @@ _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
+def _check_name(value: str, what: str, pattern: re.Pattern[str], limit: int, rule: str) -> str:
+    if len(value) > limit or not pattern.fullmatch(value):
+        raise KubernetesNameError(what=what, value=value, rule=rule)
+    return value
+
+
 def check_dns_label(value: str, what: str) -> str:
     """A namespace or container name: Kubernetes' DNS-1123 label, or a one-line error."""
-    if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
-        raise ConfigError(
-            f"{what} '{value}' is not a valid Kubernetes name: use at most 63 lower-case "
-            f"letters, digits and '-', starting and ending with a letter or digit."
-        )
-    return value
+    rule = (
+        "at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit"
+    )
+    return _check_name(value, what, _DNS_LABEL, 63, rule)
 
 
 def check_dns_subdomain(value: str, what: str) -> str:
     """An object name (Pod, RoleBinding, ServiceAccount): DNS-1123 subdomain."""
-    if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
-        raise ConfigError(
-            f"{what} '{value}' is not a valid Kubernetes name: use lower-case letters, "
-            f"digits, '-' and '.', starting and ending with a letter or digit."
-        )
-    return value
+    rule = "lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
+    return _check_name(value, what, _DNS_SUBDOMAIN, 253, rule)
 
 
 def _token_mount(token_path: str) -> tuple[str, str]:
     """(folder to mount, file name inside it) for where the token should appear."""
     if not token_path.startswith("/") or token_path.endswith("/"):
-        raise ConfigError(
+        problem = (
             f"The token path '{token_path}' must be an absolute file path, like "
-            f"{DEFAULT_TOKEN_PATH}."
+            f"{DEFAULT_TOKEN_PATH}"
         )
+        raise ManifestValueError(problem=problem)
     folder, name = posixpath.split(posixpath.normpath(token_path))
     return folder, name
 
 
 def _token_volume(file_name: str, expiration: int) -> dict[str, Any]:
     if expiration < 600:
-        raise ConfigError(
+        problem = (
             f"The token expiry {expiration} s is too short: Kubernetes requires at least "
-            f"600 s; the KFP guide uses {TOKEN_EXPIRATION_SECONDS}."
+            f"600 s; the KFP guide uses {TOKEN_EXPIRATION_SECONDS}"
         )
+        raise ManifestValueError(problem=problem)
     return {
         "name": TOKEN_VOLUME,
         "projected": {
@@ -145,7 +147,8 @@ def pod(
     check_dns_subdomain(name, "The pod name")
     check_dns_subdomain(service_account, "The service account")
     if not image.strip():
-        raise ConfigError(f"The image must not be empty: pass --image, e.g. {DEFAULT_IMAGE}.")
+        problem = f"The image must not be empty: pass --image, e.g. {DEFAULT_IMAGE}"
+        raise ManifestValueError(problem=problem)
     folder, file_name = _token_mount(token_path)
     env = [_token_env(posixpath.join(folder, file_name))]
     if profile:
