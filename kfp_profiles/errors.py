@@ -17,8 +17,11 @@ class KfpProfilesError(Exception):
     fmt: ClassVar[str] = "{message}"
     #: Exit status of the command line for this error (documented in the README).
     exit_code: ClassVar[int] = 1
+    #: Values of fields a caller may leave out.
+    defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, message: str | None = None, **fields: Any) -> None:
+        fields = {**self.defaults, **fields}
         self.fields = fields
         for key, value in fields.items():
             setattr(self, key, value)
@@ -114,6 +117,7 @@ class SecretInFileError(ProfileValidationError):
         "remove it and run `kfp-profiles secret set {profile}` "
         "(or set {variable} for one process)."
     )
+    defaults: ClassVar[dict[str, Any]] = {"variable": "KFP_PASSWORD"}
 
 
 class KindChangeError(ProfileValidationError):
