@@ -1,4 +1,4 @@
-"""Names and paths fixed by Kubeflow, the KFP SDK or this product's contract (product.md).
+"""Names and paths fixed by Kubeflow, the KFP SDK or this product's contract (README.md).
 
 One home for each: a module that needs one imports it from here. Nothing here
 imports anything, so every module, even the lightest, may use it.
@@ -27,7 +27,7 @@ POD_NAMESPACE_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 SDK_ENDPOINT_ENV = "KF_PIPELINES_ENDPOINT"
 SDK_UI_ENDPOINT_ENV = "KF_PIPELINES_UI_ENDPOINT"
 
-# --- this product's variables (product.md) ------------------------------------------------
+# --- this product's variables (README.md) -------------------------------------------------
 
 #: Selects the profile when no name is passed.
 PROFILE_ENV = "KFP_PROFILE"

@@ -1,6 +1,6 @@
 """A ``kfp.Client`` made hermetic, bounded and self-healing (imports ``kfp``).
 
-kfp 2.17.3 traps, each closed here (see kfp-client.md):
+kfp 2.17.3 traps, each closed here (and tested in tests/test_client.py):
 
 - ``~/.config/kfp/context.json`` is read at every construction and its namespace,
   cookie and header leak into every client: the context lives in memory instead.

@@ -20,7 +20,7 @@ import posixpath
 import re
 from typing import Any
 
-from .constants import DEFAULT_TOKEN_PATH, SDK_TOKEN_PATH_ENV, TOKEN_AUDIENCE
+from .constants import DEFAULT_TOKEN_PATH, PROFILE_ENV, SDK_TOKEN_PATH_ENV, TOKEN_AUDIENCE
 from .errors import KubernetesNameError, ManifestValueError
 
 #: The token's lifetime in the KFP guide; the kubelet renews it well before.
@@ -152,7 +152,7 @@ def pod(
     folder, file_name = _token_mount(token_path)
     env = [_token_env(posixpath.join(folder, file_name))]
     if profile:
-        env.append({"name": "KFP_PROFILE", "value": profile})
+        env.append({"name": PROFILE_ENV, "value": profile})
     return {
         "apiVersion": "v1",
         "kind": "Pod",

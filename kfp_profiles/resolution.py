@@ -9,7 +9,7 @@ Which variable sets which field, how an SDK variable ranks and which fields are
 paths all come from the field table (kfp_profiles/fields.py).
 
 pydantic-settings supplies the environment layer, for the selected profile only
-(see style.md: one settings model over a dict of profiles mixes kinds).
+(one settings model over a dict of profiles would deep-merge values across kinds).
 """
 
 from __future__ import annotations

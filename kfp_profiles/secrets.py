@@ -5,8 +5,8 @@ Service ``kfp-profiles`` holds each profile's Dex password and
 A keyring that is missing, locked or failing becomes one
 :class:`~kfp_profiles.errors.KeyringUnavailableError` naming every other way
 to supply the secret, or, when storing or deleting, its subclass whose fix
-fits that; each gives the same short reason (see keyring.md for how each
-backend fails).
+fits that; each gives the same short reason (tests/test_keyring_harness.py and
+tests/test_session.py show how each backend fails).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..constants import PROFILE_ENV
 from ..errors import ConfigError, KfpProfilesError
 from ._common import (
     PROG,
@@ -89,7 +90,7 @@ def list_profiles() -> None:
     click.echo("\n".join(lines))  # one write: hundreds of echo calls cost more than the table
     if config.default and config.default not in config.profiles:
         warn(f"the default '{config.default}' (in {config.default_file}) is not a profile.")
-    selected = os.environ.get("KFP_PROFILE")
+    selected = os.environ.get(PROFILE_ENV)
     if selected and selected not in config.profiles:
         warn(
             f"KFP_PROFILE={selected} names no profile, so get_client() will fail; unset it "
@@ -187,7 +188,7 @@ def use(name: str) -> None:
 
     path = set_default_profile(name)
     click.echo(f"Default profile is now '{name}' (in {path}).")
-    selected = os.environ.get("KFP_PROFILE")
+    selected = os.environ.get(PROFILE_ENV)
     if selected and selected != name:
         warn(f"KFP_PROFILE={selected} is set in this shell and wins over the default.")
 

@@ -1,6 +1,6 @@
 """Dex, the identity provider behind every Kubeflow door: its pages and codes.
 
-Behaviour is keyed on the version thresholds in ``front-door.md``:
+Behaviour is keyed on Dex version thresholds (the release table is in emulator.py):
 
 - before v2.29 the old paths: ``/dex/auth`` creates the request and sends
   the browser to ``/dex/auth/<conn>?req=ID``, which shows and takes the form;

@@ -2,7 +2,7 @@
 
 A door either answers a request itself (its own paths, or a request without
 a live session) or forwards it upstream with ``kubeflow-userid`` set, as the
-Istio gateway does. The facts are in ``front-door.md``.
+Istio gateway does; each door's paths and answers are those of its upstream release.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ The gateway routes as Kubeflow's Istio does: ``/dex/`` to Dex, the door's own
 paths (``/oauth2/`` or ``/authservice/``) to the door, everything else
 through the door to the apps (the KFP API under ``/pipeline``). Without a
 door (``door="none"``) it is a standalone KFP, API at ``/`` and ``/pipeline``.
-Behaviour follows ``front-door.md``; every request is counted and recorded.
+Behaviour follows the upstream projects' sources, release by release (``_RELEASES``);
+every request is counted and recorded.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from kfp_profiles.testing.server import EmulatorServer
 
 DEFAULT_USERS: Mapping[str, str] = {"user@example.com": "12341234"}
 
-#: Kubeflow release -> (door, Dex version), from front-door.md's table.
+#: Kubeflow release -> (door, Dex version) as each release's manifests ship them.
 _RELEASES: dict[str, tuple[str, str]] = {
     "1.5": ("oidc-authservice", "v2.28"),
     "1.6": ("oidc-authservice", "v2.31"),
