@@ -17,8 +17,10 @@ import contextlib
 import logging
 import os
 import signal
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +118,14 @@ def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClu
             if running(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def kfp_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """kfp, with its context file kept in tmp_path and its FutureWarning silenced."""
+    import kfp
+
+    monkeypatch.setattr(kfp.Client, "_LOCAL_KFP_CONTEXT", str(tmp_path / "context.json"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        yield kfp

@@ -1,17 +1,69 @@
-"""Small helpers shared by the tests: profiles files, free ports, the stand-in cluster."""
+"""Small helpers shared by the tests: profiles files, free ports, the stand-in cluster, the CLI."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kfp_profiles.testing import Emulator
 
 #: The stand-in ``kubectl`` (there is no Kubernetes cluster in the tests).
 FAKES = Path(__file__).parent / "fakes"
+
+#: The installed console script, beside this interpreter.
+SCRIPT = Path(sys.executable).with_name("kfp-profiles")
+HANG_BOUND = 60.0  # only stops a broken test from hanging
+DEX_PASSWORD = "12341234"  # the emulator's Dex user (front-door.md)
+DEX_USER = "user@example.com"
+DEX_NAMESPACE = "kubeflow-user-example-com"
+
+#: A platform-dex profile `prod` (the default); fill in host, user and namespace.
+DEX_FILE = """
+default = "prod"
+[profiles.prod]
+kind = "platform-dex"
+host = "{host}"
+username = "{user}"
+namespace = "{namespace}"
+"""
+
+
+TWO_PROFILES = """\
+[profiles.a]
+kind = "standalone-in-cluster"
+
+[profiles.b]
+kind = "standalone-in-cluster"
+"""
+
+
+def cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Any:
+    """Run the console script; returns the CompletedProcess (text)."""
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=HANG_BOUND,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def step_lines(out: str) -> dict[str, list[str]]:
+    """The words after each step name of `check`'s report, by step."""
+    return {
+        name: line[len(name) :].split()
+        for line in out.splitlines()
+        for name in ("resolve", "port-forward", "authenticate", "healthz", "list experiments")
+        if line.startswith(name + " ")
+    }
 
 
 def write_profiles(path: Path, text: str, *, mode: int = 0o600) -> Path:

@@ -1,7 +1,7 @@
 """Bad command lines and bad files: each gives one exact line on stderr and its exit status.
 
 Run in-process through ``kfp_profiles.cli.run`` (the function the console
-script calls) against real files; `test_cli.py` covers the real entry point.
+script calls) against real files; `test_cli_root.py` covers the real entry point.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import write_profiles
+from tests.helpers import HANG_BOUND, SCRIPT, write_profiles
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,9 +29,6 @@ pytestmark = [
     pytest.mark.keyring,
     pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="needs pty"),
 ]
-
-SCRIPT = Path(sys.executable).with_name("kfp-profiles")
-HANG_BOUND = 60.0  # only stops a broken test from hanging
 
 
 class Terminal:

@@ -26,7 +26,6 @@ from kfp_profiles.errors import (
 )
 from kfp_profiles.session import FileSessionStore, SessionCache
 from kfp_profiles.testing import Blackhole, Emulator
-from kfp_profiles.transport import connection_failed
 
 from .helpers import free_port
 
@@ -257,27 +256,6 @@ def test_a_door_that_needs_too_many_requests_is_stopped_naming_the_host() -> Non
         assert emu.total_requests == 3
 
 
-def test_a_host_name_that_does_not_resolve_is_reported_as_dns() -> None:
-    # No DNS query leaves this machine: the exception is the one requests raises.
-    error = requests.exceptions.ConnectionError(
-        "HTTPSConnectionPool(host='kf.invalid', port=443): Max retries exceeded with url: "
-        '/oauth2/start?rd=%2Fpipeline (Caused by NameResolutionError("Failed to resolve '
-        "'kf.invalid' ([Errno -2] Name or service not known)\"))"
-    )
-    settings = DexLoginSettings(
-        profile="prod", api_url="https://kf.invalid/pipeline", username=USER
-    )
-    failure = connection_failed(
-        error,
-        "https://kf.invalid/oauth2/start?rd=%2Fpipeline",
-        profile=settings.profile,
-        timeout=settings.timeout,
-        verify_tls=settings.verify_tls,
-        ca_bundle=settings.ca_bundle,
-    )
-    assert "does not resolve" in str(failure) and "https://kf.invalid" in str(failure)
-
-
 def test_environment_proxies_are_honoured_and_the_profiles_proxy_wins(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -463,19 +441,3 @@ def test_the_login_names_an_unreadable_ca_bundle_from_the_environment(
             "by REQUESTS_CA_BUNDLE cannot be read; point REQUESTS_CA_BUNDLE at an existing PEM "
             "file, or unset it."
         )
-
-
-def test_one_origin_for_every_message_lowercased_and_without_userinfo() -> None:
-    settings = DexLoginSettings(
-        profile="prod", api_url="HTTPS://me:pw@KF.Example.com:8443/pipeline", username=USER
-    )
-    failure = connection_failed(
-        ConnectionRefusedError(111, "Connection refused"),
-        "HTTPS://me:pw@KF.Example.com:8443/oauth2/start?rd=%2Fpipeline&state=s3cret",
-        profile=settings.profile,
-        timeout=settings.timeout,
-        verify_tls=settings.verify_tls,
-        ca_bundle=settings.ca_bundle,
-    )
-    assert settings.origin == failure.fields["host"] == "https://kf.example.com:8443"
-    assert ":pw@" not in str(failure) and "s3cret" not in str(failure)

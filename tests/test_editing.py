@@ -34,12 +34,8 @@ from kfp_profiles.errors import (
     ProfilesFilePermissionError,
 )
 from kfp_profiles.files import (
-    Permissions,
     ProfilesConfig,
-    check_permissions,
-    default_file,
     load_config,
-    profile_files,
 )
 
 if sys.version_info >= (3, 11):
@@ -579,24 +575,3 @@ def test_a_file_others_can_read_is_warned_about_once_per_process(
         editing.set_default_profile("prod")  # a load, then an edit: two checks, one warning
         load_config()
     assert caplog.text.count(f"{profiles_file} can be read by other users") == 1
-
-
-def test_a_caller_that_reports_a_readable_file_itself_keeps_the_log_quiet(
-    profiles_file: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    profiles_file.chmod(0o640)
-    with caplog.at_level(logging.WARNING, logger="kfp_profiles"):
-        found = check_permissions(profiles_file, warn=False)
-        load_config()
-    assert found == Permissions(mode=0o640, readable_by_others=True)
-    assert caplog.text == ""
-
-
-def test_profile_files_splits_a_list_by_one_rule(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KFP_PROFILES_FILE", "/from/env.toml")
-    assert profile_files() == (Path("/from/env.toml"),)
-    assert profile_files(f"/a.toml{os.pathsep} {os.pathsep}{os.pathsep}/b.toml") == (
-        Path("/a.toml"),
-        Path("/b.toml"),
-    )
-    assert profile_files(os.pathsep) == (default_file(),)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import posixpath
-from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -21,7 +20,6 @@ import yaml
 from kfp_profiles import manifests
 from kfp_profiles.cli import run
 from kfp_profiles.errors import ConfigError
-from tests.helpers import write_profiles
 
 K8S_VERSION = kubernetes_validate.latest_version()
 
@@ -129,41 +127,6 @@ def test_poddefault_carries_what_the_admission_webhook_reads(
     validate(injected)
 
 
-def test_a_profile_fills_in_namespace_and_token_path(
-    profiles_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    write_profiles(
-        profiles_path,
-        """
-        [profiles.pod]
-        kind = "platform-in-cluster"
-        namespace = "team-x"
-        token_path = "/var/run/kfp/sa-token"
-        """,
-    )
-    pod = cli_yaml(capsys, "pod", "--profile", "pod")
-    validate(pod)
-    assert pod["metadata"]["namespace"] == "team-x"
-    container = pod["spec"]["containers"][0]
-    assert container["volumeMounts"][0]["mountPath"] == "/var/run/kfp"
-    assert pod["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]["path"] == (
-        "sa-token"
-    )
-    assert {"name": "KF_PIPELINES_SA_TOKEN_PATH", "value": "/var/run/kfp/sa-token"} in container[
-        "env"
-    ]
-    assert {"name": "KFP_PROFILE", "value": "pod"} in container["env"]
-
-    default = cli_yaml(capsys, "poddefault", "--profile", "pod")
-    assert default["metadata"]["namespace"] == "team-x"
-    assert default["spec"]["env"][0]["value"] == "/var/run/kfp/sa-token"
-
-    binding = cli_yaml(capsys, "rolebinding", "--profile", "pod", "--from-namespace", "ci")
-    validate(binding)
-    assert binding["metadata"]["namespace"] == "team-x"
-    assert binding["subjects"][0]["namespace"] == "ci"
-
-
 @pytest.mark.parametrize(
     "make",
     [
@@ -177,11 +140,3 @@ def test_a_profile_fills_in_namespace_and_token_path(
 def test_values_kubernetes_would_reject_are_refused_up_front(make: Any) -> None:
     with pytest.raises(ConfigError):
         make()
-
-
-def test_the_command_line_defaults_are_the_librarys(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli_yaml(capsys, "poddefault", "--namespace", "team-a") == manifests.poddefault("team-a")
-    assert cli_yaml(capsys, "pod", "--namespace", "team-a") == manifests.pod("team-a")
-    assert cli_yaml(
-        capsys, "rolebinding", "--namespace", "team-b", "--from-namespace", "team-a"
-    ) == manifests.rolebinding("team-b", "team-a")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -146,39 +144,6 @@ def test_password_from_env_is_masked_everywhere(
     assert ("password", "********", "env:KFP_PASSWORD") in resolved.describe()
 
 
-def test_merged_files_first_definition_wins_whole(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first = write_profiles(
-        tmp_path / "a.toml",
-        """
-        [profiles.shared]
-        kind = "standalone-in-cluster"
-        k8s_namespace = "from-a"
-        """,
-    )
-    second = write_profiles(
-        tmp_path / "b.toml",
-        """
-        default = "only-b"
-        [profiles.shared]
-        kind = "standalone-in-cluster"
-        description = "b's copy, must not be mixed in"
-        [profiles.only-b]
-        kind = "standalone-in-cluster"
-        """,
-    )
-    missing = tmp_path / "missing.toml"
-    monkeypatch.setenv("KFP_PROFILES_FILE", f"{first}:{missing}:{second}")
-    config = load_config()
-    assert sorted(config.profiles) == ["only-b", "shared"]
-    shared = resolve("shared")
-    assert shared.profile.k8s_namespace == "from-a"  # type: ignore[union-attr]
-    assert shared.profile.description is None
-    assert shared.file == first
-    assert resolve().name == "only-b"
-
-
 def test_broken_profile_does_not_hide_the_others(profiles_file: Path) -> None:
     with profiles_file.open("a") as handle:
         handle.write('\n[profiles.broken]\nkind = "platform-dex"\nhots = "x"\n')
@@ -231,14 +196,3 @@ def test_forward_is_managed_only_for_a_managed_forward_on_the_default_host(
     assert not resolve("dev", host="http://127.0.0.1:8888").forward_is_managed
     monkeypatch.setenv("KFP_HOST", "http://127.0.0.1:8888")
     assert not resolve("dev").forward_is_managed
-
-
-def test_loading_the_files_does_not_import_pydantic(profiles_file: Path) -> None:
-    # Shell completion and `kfp_profiles.load_config` pay for the file, not for the models.
-    code = (
-        "import sys, kfp_profiles.files as files\n"
-        "assert files.load_config().profiles\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydantic'))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout == "[]\n", done.stdout + done.stderr

@@ -1,0 +1,89 @@
+"""`kfp-profiles manifest poddefault|pod|rolebinding` (cli/manifest.py): what --profile fills in.
+
+The documents themselves are checked in test_manifests.py; here, the
+command line's part: defaults equal to the library's, the namespace and
+token path taken from a profile, and the one-line error when neither the
+command line nor the profile names a namespace.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kfp_profiles import manifests
+from kfp_profiles.cli import run
+from tests.helpers import write_profiles
+from tests.test_manifests import cli_yaml, validate
+
+
+def test_the_command_line_defaults_are_the_librarys(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_yaml(capsys, "poddefault", "--namespace", "team-a") == manifests.poddefault("team-a")
+    assert cli_yaml(capsys, "pod", "--namespace", "team-a") == manifests.pod("team-a")
+    assert cli_yaml(
+        capsys, "rolebinding", "--namespace", "team-b", "--from-namespace", "team-a"
+    ) == manifests.rolebinding("team-b", "team-a")
+
+
+def test_a_profile_fills_in_namespace_and_token_path(
+    profiles_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_profiles(
+        profiles_path,
+        """
+        [profiles.pod]
+        kind = "platform-in-cluster"
+        namespace = "team-x"
+        token_path = "/var/run/kfp/sa-token"
+        """,
+    )
+    pod = cli_yaml(capsys, "pod", "--profile", "pod")
+    validate(pod)
+    assert pod["metadata"]["namespace"] == "team-x"
+    container = pod["spec"]["containers"][0]
+    assert container["volumeMounts"][0]["mountPath"] == "/var/run/kfp"
+    assert pod["spec"]["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"]["path"] == (
+        "sa-token"
+    )
+    assert {"name": "KF_PIPELINES_SA_TOKEN_PATH", "value": "/var/run/kfp/sa-token"} in container[
+        "env"
+    ]
+    assert {"name": "KFP_PROFILE", "value": "pod"} in container["env"]
+
+    default = cli_yaml(capsys, "poddefault", "--profile", "pod")
+    assert default["metadata"]["namespace"] == "team-x"
+    assert default["spec"]["env"][0]["value"] == "/var/run/kfp/sa-token"
+
+    binding = cli_yaml(capsys, "rolebinding", "--profile", "pod", "--from-namespace", "ci")
+    validate(binding)
+    assert binding["metadata"]["namespace"] == "team-x"
+    assert binding["subjects"][0]["namespace"] == "ci"
+
+
+def test_a_namespace_on_the_command_line_wins_over_the_profiles(
+    profiles_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_profiles(
+        profiles_path, '[profiles.pod]\nkind = "platform-in-cluster"\nnamespace = "team-x"\n'
+    )
+    binding = cli_yaml(
+        capsys, "rolebinding", "--profile", "pod", "--namespace", "other", "--from-namespace", "ci"
+    )
+    assert binding["metadata"]["namespace"] == "other"
+    assert binding["subjects"][0]["namespace"] == "ci"
+
+
+@pytest.mark.parametrize("command", ["poddefault", "pod"])
+def test_a_profile_without_a_namespace_asks_for_one_and_prints_nothing(
+    command: str, profiles_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_profiles(profiles_path, '[profiles.dev]\nkind = "standalone-port-forward"\n')
+    assert run(["manifest", command, "--profile", "dev"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "kfp-profiles: error: --namespace is required (profile 'dev' sets no namespace): pass "
+        "the Kubeflow profile namespace, e.g. --namespace kubeflow-user-example-com, or "
+        "--profile NAME.\n"
+    )
