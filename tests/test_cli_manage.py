@@ -1,4 +1,4 @@
-"""`init`, `add`, `list`, `show`, `remove`, `rename`, `use`, `env`, `schema` (cli/manage.py).
+"""`init`, `list`, `remove`, `rename`, `use` (cli/manage.py), with `add` in the whole flow.
 
 Run through the installed console script against real files (and `show`
 in-process, through ``kfp_profiles.cli.run``, what the script calls).
@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from kfp_profiles.cli import run
 from tests.helpers import (
-    SCRIPT,
     TWO_PROFILES,
     cli,
     write_profiles,
@@ -122,7 +117,7 @@ def test_hand_written_file_keeps_every_byte_outside_the_touched_profile(
     assert profiles_path.read_text() == head + dev + BETWEEN + PROD + TAIL_GAP + STAGING + "\n"
 
 
-# --- list, show, env, schema ---------------------------------------------------------------
+# --- list ---------------------------------------------------------------------------------
 
 
 def test_list_shows_a_broken_profile_without_hiding_the_others(profiles_path: Path) -> None:
@@ -154,64 +149,6 @@ def test_list_shows_a_broken_profile_without_hiding_the_others(profiles_path: Pa
     assert lines[2].split()[:2] == ["also-good", "platform-in-cluster"]
     assert lines[3].split()[:2] == ["typo", "broken:"]
     assert "unknown field `usename` for kind 'platform-dex' (did you mean 'username'?)" in lines[3]
-
-
-def test_env_prints_exports_a_shell_can_eval(profiles_path: Path) -> None:
-    write_profiles(
-        profiles_path,
-        """
-        [profiles.local]
-        kind = "standalone-port-forward"
-        local_port = 3005
-        [profiles.pod]
-        kind = "platform-in-cluster"
-        token_path = "/var/run/token dir/token"
-        [profiles.dex]
-        kind = "platform-dex"
-        host = "https://kf.example.com"
-        username = "me"
-        namespace = "ns"
-        """,
-    )
-    script = (
-        f'eval "$({SCRIPT} env pod)"; printf "%s|%s|%s" '
-        '"$KFP_PROFILE" "$KF_PIPELINES_ENDPOINT" "$KF_PIPELINES_SA_TOKEN_PATH"'
-    )
-    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60)
-    assert (
-        done.stdout
-        == "pod|http://ml-pipeline-ui.kubeflow.svc.cluster.local|/var/run/token dir/token"
-    )
-    assert "export KF_PIPELINES_ENDPOINT=http://localhost:3005" in cli("env", "local").stdout
-    dex = cli("env", "dex").stdout
-    assert "export KFP_PROFILE=dex" in dex and "KF_PIPELINES_ENDPOINT" not in dex.replace("# ", "#")
-
-
-def test_schema_prints_the_committed_schema(profiles_path: Path) -> None:
-    done = cli("schema")
-    assert done.returncode == 0
-    assert done.stdout == (ROOT / "schemas" / "profiles.schema.json").read_text()
-
-
-def test_show_sources_names_the_variable_that_won(
-    profiles_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    write_profiles(
-        profiles_path,
-        """
-        default = "dev"
-        [profiles.dev]
-        kind = "standalone-port-forward"
-        local_port = 3001
-        """,
-    )
-    monkeypatch.setenv("KFP_HOST", "http://localhost:4000")
-    assert run(["show", "--sources"]) == 0
-    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
-    assert rows["profile"] == ["dev", f"file:{profiles_path}"]
-    assert rows["host"] == ["http://localhost:4000", "env:KFP_HOST"]
-    assert rows["local_port"] == ["3001", f"file:{profiles_path}"]
-    assert rows["service"] == ["ml-pipeline-ui", "default"]
 
 
 def test_list_warns_when_kfp_profile_names_no_profile(profiles_path: Path) -> None:

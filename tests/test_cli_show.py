@@ -1,0 +1,71 @@
+"""`show`, `env`, `schema` (cli/show.py): through the console script and in-process."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kfp_profiles.cli import run
+from tests.helpers import SCRIPT, cli, write_profiles
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_env_prints_exports_a_shell_can_eval(profiles_path: Path) -> None:
+    write_profiles(
+        profiles_path,
+        """
+        [profiles.local]
+        kind = "standalone-port-forward"
+        local_port = 3005
+        [profiles.pod]
+        kind = "platform-in-cluster"
+        token_path = "/var/run/token dir/token"
+        [profiles.dex]
+        kind = "platform-dex"
+        host = "https://kf.example.com"
+        username = "me"
+        namespace = "ns"
+        """,
+    )
+    script = (
+        f'eval "$({SCRIPT} env pod)"; printf "%s|%s|%s" '
+        '"$KFP_PROFILE" "$KF_PIPELINES_ENDPOINT" "$KF_PIPELINES_SA_TOKEN_PATH"'
+    )
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60)
+    assert (
+        done.stdout
+        == "pod|http://ml-pipeline-ui.kubeflow.svc.cluster.local|/var/run/token dir/token"
+    )
+    assert "export KF_PIPELINES_ENDPOINT=http://localhost:3005" in cli("env", "local").stdout
+    dex = cli("env", "dex").stdout
+    assert "export KFP_PROFILE=dex" in dex and "KF_PIPELINES_ENDPOINT" not in dex.replace("# ", "#")
+
+
+def test_schema_prints_the_committed_schema(profiles_path: Path) -> None:
+    done = cli("schema")
+    assert done.returncode == 0
+    assert done.stdout == (ROOT / "schemas" / "profiles.schema.json").read_text()
+
+
+def test_show_sources_names_the_variable_that_won(
+    profiles_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_profiles(
+        profiles_path,
+        """
+        default = "dev"
+        [profiles.dev]
+        kind = "standalone-port-forward"
+        local_port = 3001
+        """,
+    )
+    monkeypatch.setenv("KFP_HOST", "http://localhost:4000")
+    assert run(["show", "--sources"]) == 0
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()}
+    assert rows["profile"] == ["dev", f"file:{profiles_path}"]
+    assert rows["host"] == ["http://localhost:4000", "env:KFP_HOST"]
+    assert rows["local_port"] == ["3001", f"file:{profiles_path}"]
+    assert rows["service"] == ["ml-pipeline-ui", "default"]
