@@ -30,8 +30,8 @@ import pytest
 
 from kfp_profiles.cli import run
 from kfp_profiles.testing import Emulator
+from tests.handwritten import BETWEEN, DEV, HEAD, ORIGINAL, PROD, STAGING, TAIL_GAP
 from tests.helpers import FakeCluster, free_port, write_profiles
-from tests.test_editing import BETWEEN, DEV, HEAD, ORIGINAL, PROD, STAGING, TAIL_GAP
 
 if sys.version_info >= (3, 11):
     import tomllib
