@@ -1,72 +1,53 @@
 """Change a profiles file a person wrote without losing a byte of what they wrote.
 
-Every edit is a read-modify-write under a lock (``fcntl.flock`` on a sibling
-``.profiles.toml.lock``), so concurrent writers never lose each other's
-profiles; the new text goes to a temp file in the same folder, is fsynced and
-renamed over the old one, so a crash leaves either the old file or the new one,
-whole. New files are 0600 in a 0700 folder; an existing file keeps its mode.
-
-What an edit may touch is the edited profile (its ``[profiles.NAME]`` header,
-its body, and the comment lines that sit directly on it) or the ``default``
-line. Everything else survives byte for byte: comments, blank lines, ordering,
-quoting, line endings. That rules out round-tripping the whole document
-through a TOML library: tomlkit, like every style-keeping parser, files a
-comment that stands above ``[profiles.prod]`` in the body of the table before
-it, so deleting or moving that table through the library drops or misplaces a
-comment that belongs to its neighbour. So edits here are splices of the
-file's own lines, located by a small line classifier that knows TOML strings
-and multi-line arrays; tomlkit edits the inside of one profile (``add
---replace``) and the ``default`` value, where it keeps inline comments, and
-``tomli-w`` renders the tables the tool generates. Each result is parsed again
-and compared with the data the edit should produce; a mismatch leaves the file
-untouched and says so.
+The verbs of the command line: add, remove, rename, set the default, init.
+Every edit is a read-modify-write under the file's lock, written atomically
+(:mod:`kfp_profiles.atomicfile`), so concurrent writers never lose each
+other's profiles and a crash leaves either the old file or the new one, whole.
+New files are 0600 in a 0700 folder; an existing file keeps its mode. The new
+text is a splice of the file's own lines (:mod:`kfp_profiles.tomlsplice`): it
+is parsed again and compared with the data the edit should produce, and a
+mismatch leaves the file untouched and says so.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import json
-import os
 import re
-import stat
-import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from .atomicfile import ensure_folder, locked, remove_stale_temp_files, write_atomic
 from .errors import (
-    ConfigError,
+    CannotEditError,
+    EditMismatchError,
+    EditWouldNotParseError,
     FileEditError,
     ProfileExistsError,
+    ProfileNameError,
     ProfilesFileExistsError,
-    ProfilesFileLockedError,
     ProfilesFileWriteError,
+    RenameTargetExistsError,
 )
 from .files import (
-    BARE_KEY,
     ProfilesConfig,
     check_permissions,
     load_config,
     not_a_file_error,
     parse_text,
     read_file,
-    render_key,
     tomllib,
 )
 from .models import validate_profile
-
-#: A writer that finds this variable set stops between writing the temp file and
-#: the rename, creates the file it names, and waits until that file is deleted:
-#: lets tests kill a writer at the worst moment, deterministically.
-PAUSE_BEFORE_RENAME_ENV = "KFP_PROFILES_TEST_PAUSE_BEFORE_RENAME"
-#: How long a writer waits for another one to finish before giving up.
-LOCK_TIMEOUT_SECONDS = 10.0
-FILE_MODE = 0o600
-FOLDER_MODE = 0o700
+from .tomlsplice import (
+    add_profile_text,
+    remove_profile_text,
+    rename_profile_text,
+    replace_profile_text,
+    set_default_text,
+)
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]*")
 _NAME_MAX = 128
@@ -75,357 +56,11 @@ _NAME_MAX = 128
 def validate_name(name: str) -> str:
     """Refuse a profile name that would not survive TOML, shells and the keyring."""
     if len(name) > _NAME_MAX or not _NAME.fullmatch(name):
-        raise ConfigError(
-            f"'{name}' is not a usable profile name: use letters, digits, '-', '_', '.' "
-            f"or '@', starting with a letter or digit (at most {_NAME_MAX} characters)."
-        )
+        raise ProfileNameError(name=name, limit=_NAME_MAX)
     return name
 
 
-# --- the lines of a file ------------------------------------------------------------------
-
-LineKind = Literal["blank", "comment", "header", "content"]
-
-
-@dataclass(frozen=True)
-class _Line:
-    text: str  # with its line ending
-    kind: LineKind
-    #: The table a header line opens, e.g. ("profiles", "dev"); None for other lines.
-    table: tuple[str, ...] | None = None
-    array: bool = False  # [[...]]
-
-
-def _classify(text: str) -> list[_Line]:
-    """Each line of ``text`` and what it is; continuation lines of values are content."""
-    lines: list[_Line] = []
-    open_string: str | None = None  # '"""' or "'''" while inside a multi-line string
-    depth = 0  # open [ and { of a value that spans lines
-    for raw in text.splitlines(keepends=True):
-        stripped = raw.strip()
-        if open_string is not None or depth > 0:
-            open_string, depth = _advance(raw, open_string, depth)
-            lines.append(_Line(raw, "content"))
-        elif not stripped:
-            lines.append(_Line(raw, "blank"))
-        elif stripped.startswith("#"):
-            lines.append(_Line(raw, "comment"))
-        elif stripped.startswith("["):
-            table, array, _ = _parse_header(raw)
-            lines.append(_Line(raw, "header", table, array))
-        else:
-            open_string, depth = _advance(raw, open_string, depth)
-            lines.append(_Line(raw, "content"))
-    return lines
-
-
-def _advance(line: str, open_string: str | None, depth: int) -> tuple[str | None, int]:
-    """The string and bracket state after ``line``, given the state before it."""
-    i, n = 0, len(line)
-    while i < n:
-        if open_string is not None:
-            if open_string == '"""' and line[i] == "\\":
-                i += 2
-                continue
-            if line.startswith(open_string, i):
-                run = len(line[i:]) - len(line[i:].lstrip(open_string[0]))
-                i += run  # up to two quotes of content may precede the closing three
-                open_string = None
-                continue
-            i += 1
-            continue
-        char = line[i]
-        if char == "#":
-            break
-        if char in "\"'":
-            triple = char * 3
-            if line.startswith(triple, i):
-                open_string = triple
-                i += 3
-                continue
-            i += 1
-            while i < n and line[i] != char and line[i] not in "\r\n":
-                i += 2 if char == '"' and line[i] == "\\" else 1
-            i += 1
-            continue
-        if char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth = max(0, depth - 1)
-        i += 1
-    return open_string, depth
-
-
-def _parse_header(line: str) -> tuple[tuple[str, ...] | None, bool, int]:
-    """(key path, is-array, index just past the closing bracket) of a table header line."""
-    i = len(line) - len(line.lstrip())
-    array = line.startswith("[[", i)
-    i += 2 if array else 1
-    keys: list[str] = []
-    while True:
-        while i < len(line) and line[i] in " \t":
-            i += 1
-        if i >= len(line):
-            return None, array, i
-        char = line[i]
-        if char in "\"'":
-            end = i + 1
-            while end < len(line) and line[end] != char:
-                end += 2 if char == '"' and line[end] == "\\" else 1
-            raw = line[i : end + 1]
-            try:
-                keys.append(str(tomllib.loads(f"k = {raw}")["k"]))
-            except tomllib.TOMLDecodeError:
-                return None, array, end
-            i = end + 1
-        else:
-            found = BARE_KEY.match(line, i)
-            if not found:
-                return None, array, i
-            keys.append(found.group())
-            i = found.end()
-        while i < len(line) and line[i] in " \t":
-            i += 1
-        if line.startswith(".", i):
-            i += 1
-            continue
-        closing = "]]" if array else "]"
-        if line.startswith(closing, i):
-            return tuple(keys), array, i + len(closing)
-        return None, array, i
-
-
-def render_profile(name: str, values: Mapping[str, Any]) -> str:
-    """The ``[profiles.NAME]`` table for a new profile, rendered by tomli-w."""
-    import tomli_w
-
-    body = tomli_w.dumps(dict(values))
-    return f"[profiles.{render_key(name)}]\n{body}"
-
-
-@dataclass(frozen=True)
-class _Span:
-    """Where one profile sits: [lead, header) attached comments, the header, body to end."""
-
-    lead: int
-    header: int
-    body_end: int  # one past its last key/value line
-    end: int  # one past the comment lines attached below it
-
-
-class _Layout:
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.lines = _classify(text)
-        self.newline = "\r\n" if "\r\n" in text else "\n"
-
-    def join(self, lines: list[_Line] | list[str]) -> str:
-        return "".join(line if isinstance(line, str) else line.text for line in lines)
-
-    def headers(self) -> list[int]:
-        return [i for i, line in enumerate(self.lines) if line.kind == "header"]
-
-    def span_of(self, name: str) -> _Span | None:
-        """The profile's lines, or None when it is not written as a [profiles.NAME] table."""
-        own = ("profiles", name)
-        starts = [
-            i
-            for i, line in enumerate(self.lines)
-            if line.kind == "header" and line.table == own and not line.array
-        ]
-        nested = [
-            i
-            for i, line in enumerate(self.lines)
-            if line.kind == "header" and line.table and line.table[:2] == own and line.table != own
-        ]
-        if len(starts) != 1 or nested:
-            return None
-        header = starts[0]
-        following = [i for i in self.headers() if i > header]
-        next_header = following[0] if following else len(self.lines)
-        body_end = header + 1
-        for i in range(header + 1, next_header):
-            if self.lines[i].kind == "content":
-                body_end = i + 1
-        end = body_end
-        while end < next_header and self.lines[end].kind == "comment":
-            end += 1
-        if end == next_header and following:
-            end = body_end  # comments touching the next header are that table's own
-        lead = header
-        while lead > 0 and self.lines[lead - 1].kind == "comment":
-            lead -= 1
-        run = self.lines[lead:header]
-        # The file's opening comment, and `#:schema`-style directives, are the file's.
-        if lead == 0 or any(line.text.lstrip().startswith("#:") for line in run):
-            lead = header
-        return _Span(lead=lead, header=header, body_end=body_end, end=end)
-
-    def top_level_end(self) -> int:
-        """One past the last key/value line before the first table."""
-        first = self.headers()[0] if self.headers() else len(self.lines)
-        last = 0
-        for i in range(first):
-            if self.lines[i].kind == "content":
-                last = i + 1
-        return last
-
-
-def _with_final_newline(text: str, newline: str) -> str:
-    return text if not text or text.endswith(("\n", "\r")) else text + newline
-
-
-def _to_newline(text: str, newline: str) -> str:
-    return text.replace("\n", newline) if newline != "\n" else text
-
-
-def add_profile_text(text: str, name: str, values: Mapping[str, Any]) -> str:
-    """``text`` with a new ``[profiles.NAME]`` table appended, after a blank line."""
-    layout = _Layout(text)
-    block = _to_newline(render_profile(name, values), layout.newline)
-    result = _with_final_newline(text, layout.newline)
-    if result.strip() and not result.endswith(layout.newline * 2):
-        result += layout.newline
-    return result + block
-
-
-def replace_profile_text(text: str, name: str, values: Mapping[str, Any]) -> str:
-    """``text`` with the body of profile ``name`` set to exactly ``values``.
-
-    tomlkit edits the body in place, so the comments inside the profile and the
-    position of the keys that stay are kept.
-    """
-    import tomlkit
-
-    layout = _Layout(text)
-    span = _require_span(layout, name)
-    body = layout.join(layout.lines[span.header + 1 : span.body_end])
-    document = tomlkit.parse(body)
-    for key in [key for key in document if key not in values]:
-        del document[key]
-    for key, value in values.items():
-        if key not in document or document[key] != value:
-            document[key] = value
-    new_body = _with_final_newline(document.as_string(), layout.newline)
-    before = layout.join(layout.lines[: span.header + 1])
-    after = layout.join(layout.lines[span.body_end :])
-    return before + new_body + after
-
-
-def remove_profile_text(text: str, name: str) -> str:
-    """``text`` without profile ``name`` and the comment lines attached to it."""
-    layout = _Layout(text)
-    span = _require_span(layout, name)
-    lines = layout.lines
-    start, end = span.lead, span.end
-    while end < len(lines) and lines[end].kind == "blank":
-        end += 1
-    if end == len(lines):  # last in the file: also drop the blank lines that led to it
-        while start > 0 and lines[start - 1].kind == "blank":
-            start -= 1
-    return layout.join(lines[:start]) + layout.join(lines[end:])
-
-
-def rename_profile_text(text: str, old: str, new: str) -> str:
-    """``text`` with the header of profile ``old`` renamed; its body stays as it is."""
-    layout = _Layout(text)
-    span = _require_span(layout, old)
-    line = layout.lines[span.header].text
-    _, _, past = _parse_header(line)
-    indent = line[: len(line) - len(line.lstrip())]
-    renamed = f"{indent}[profiles.{render_key(new)}]{line[past:]}"
-    lines = [entry.text for entry in layout.lines]
-    lines[span.header] = renamed
-    return "".join(lines)
-
-
-def set_default_text(text: str, name: str | None) -> str:
-    """``text`` with ``default = "NAME"`` set (or removed, for None), nothing else moved."""
-    import tomlkit
-
-    layout = _Layout(text)
-    document = tomlkit.parse(text)
-    if "default" in document:
-        if name is None:
-            del document["default"]
-        else:
-            document["default"] = name
-        return document.as_string()
-    if name is None:
-        return text
-    line = f"default = {json.dumps(name)}{layout.newline}"
-    lines = [entry.text for entry in layout.lines]
-    at = layout.top_level_end()
-    if at == 0:  # no top-level keys: after the file's opening comment, before any table
-        while at < len(lines) and layout.lines[at].kind == "comment":
-            at += 1
-        if at < len(lines) and layout.lines[at].kind != "blank":
-            line += layout.newline
-    if at > 0 and lines[at - 1] and not lines[at - 1].endswith(("\n", "\r")):
-        lines[at - 1] += layout.newline
-    return "".join(lines[:at]) + line + "".join(lines[at:])
-
-
-class CannotEditError(Exception):
-    """Internal: this edit cannot be made without touching lines outside the profile."""
-
-
-def _require_span(layout: _Layout, name: str) -> _Span:
-    span = layout.span_of(name)
-    if span is None:
-        raise CannotEditError(
-            f"the profile is not written as one [profiles.{render_key(name)}] table"
-        )
-    return span
-
-
-# --- locking and atomic writes ------------------------------------------------------------
-
-
-def lock_path(path: Path) -> Path:
-    """The sibling file whose lock guards ``path``'s read-modify-write.
-
-    Beside the real file, not a symlink to it: two links to one file share one lock.
-    """
-    target = Path(os.path.realpath(path))
-    return target.with_name(f".{target.name}.lock")
-
-
-@contextlib.contextmanager
-def locked(path: Path, timeout: float | None = None) -> Iterator[None]:
-    """Hold the edit lock of ``path`` (waiting up to ``timeout`` for another writer)."""
-    timeout = LOCK_TIMEOUT_SECONDS if timeout is None else timeout
-    lock_file = lock_path(path)
-    try:
-        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    except OSError as exc:
-        raise ProfilesFileWriteError(path=path, problem=_os_problem(exc)) from None
-    try:
-        _acquire(fd, path, lock_file, timeout)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock, also when the process dies
-
-
-def _acquire(fd: int, path: Path, lock_file: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if sys.platform == "win32":
-                import msvcrt
-
-                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise ProfilesFileWriteError(path=path, problem=_os_problem(exc)) from None
-        if time.monotonic() >= deadline:
-            raise ProfilesFileLockedError(path=path, lock=lock_file, seconds=timeout)
-        time.sleep(0.02)
+# --- writing, with failures told as the profiles file's errors ----------------------------
 
 
 def _os_problem(exc: OSError) -> str:
@@ -433,85 +68,32 @@ def _os_problem(exc: OSError) -> str:
     return f"{exc.strerror or type(exc).__name__}{where}"
 
 
-def ensure_folder(folder: Path) -> None:
-    """Create ``folder`` 0700 when missing; an existing one keeps its mode (it may be the SDK's)."""
-    if folder.is_dir():
-        return
+@contextlib.contextmanager
+def _told_as_write_error(path: Path) -> Iterator[None]:
+    """An OSError inside becomes ProfilesFileWriteError about ``path``."""
     try:
-        folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-        os.chmod(folder, FOLDER_MODE)
-    except OSError as exc:
-        raise ProfilesFileWriteError(path=folder, problem=_os_problem(exc)) from None
-
-
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Replace ``path`` with ``content``: temp file in the same folder, fsync, rename.
-
-    A new file is 0600; an existing one keeps its mode. A symlink is followed,
-    so a dotfiles link keeps pointing at the file it names. Text is written as
-    UTF-8 with its line endings untouched.
-    """
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    target = Path(os.path.realpath(path))
-    folder = target.parent
-    try:
-        mode = stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        mode = FILE_MODE
-    try:
-        fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+        yield
     except OSError as exc:
         raise ProfilesFileWriteError(path=path, problem=_os_problem(exc)) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if os.name == "posix":
-                os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        _pause_for_tests(temp_name)
-        os.replace(temp_name, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        if isinstance(exc, OSError):
-            raise ProfilesFileWriteError(path=path, problem=_os_problem(exc)) from None
-        raise
-    _fsync_folder(folder)
 
 
-def _fsync_folder(folder: Path) -> None:
-    # Makes the rename itself durable, best effort: the rename has already happened, so
-    # a folder that cannot be opened or synced is no reason to report a failed edit.
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Hold ``path``'s edit lock, its folder made 0700 first when missing."""
+    with _told_as_write_error(path.parent):
+        ensure_folder(path.parent)
+    with contextlib.ExitStack() as held:
+        with _told_as_write_error(path):
+            held.enter_context(locked(path))
+        yield
 
 
-def _pause_for_tests(temp_name: str) -> None:
-    marker = os.environ.get(PAUSE_BEFORE_RENAME_ENV)
-    if not marker:
-        return
-    Path(marker).write_text(temp_name, encoding="utf-8")
-    while os.path.exists(marker):
-        time.sleep(0.01)
+def _write(path: Path, content: str | bytes) -> None:
+    with _told_as_write_error(path):
+        write_atomic(path, content)
 
 
-def _remove_stale_temp_files(path: Path) -> None:
-    """Delete temp files of writers that died before their rename (we hold the lock)."""
-    target = Path(os.path.realpath(path))
-    for leftover in target.parent.glob(f".{target.name}.*.tmp"):
-        with contextlib.suppress(OSError):
-            leftover.unlink()
+# --- one edit -----------------------------------------------------------------------------
 
 
 def read_document(path: Path) -> tuple[str, dict[str, Any]] | None:
@@ -543,9 +125,8 @@ def edit_file(path: Path, change: Change, *, action: str, profile: str) -> bool:
     the new text and the data that text must parse to; any difference, like a
     text the edit could not splice cleanly, leaves the file as it was.
     """
-    ensure_folder(path.parent)
-    with locked(path):
-        _remove_stale_temp_files(path)
+    with _writing(path):
+        remove_stale_temp_files(path)
         found = read_document(path)
         created = found is None
         old_text, old_data = found if found is not None else ("", {})
@@ -556,12 +137,12 @@ def edit_file(path: Path, change: Change, *, action: str, profile: str) -> bool:
             try:
                 parsed = tomllib.loads(new_text)
             except tomllib.TOMLDecodeError as exc:
-                raise CannotEditError(f"the result would not parse: {exc}") from None
+                raise EditWouldNotParseError(problem=str(exc)) from None
             if _comparable(parsed) != _comparable(expected):
-                raise CannotEditError("the result would not hold exactly this change")
+                raise EditMismatchError()
         except CannotEditError as exc:
             raise FileEditError(action=action, profile=profile, path=path, why=str(exc)) from None
-        write_atomic(path, new_text)
+        _write(path, new_text)
     return created
 
 
@@ -614,9 +195,7 @@ def add_profile(
     config = config if config is not None else load_config()
     existing = config.profiles.get(name)
     if existing is not None and not replace:
-        raise ProfileExistsError(
-            profile=name, path=existing.file, fix="pass --replace to overwrite it"
-        )
+        raise ProfileExistsError(profile=name, path=existing.file)
     path = existing.file if existing is not None else config.files[0]
     to_default = make_default or (not config.profiles and config.default is None)
     default_here = to_default and path == config.files[0]
@@ -624,7 +203,7 @@ def add_profile(
     def change(text: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         profiles = _profiles(data)
         if name in profiles and not replace:
-            raise ProfileExistsError(profile=name, path=path, fix="pass --replace to overwrite it")
+            raise ProfileExistsError(profile=name, path=path)
         if name in profiles:
             new_text = replace_profile_text(text, name, values)
         else:
@@ -657,11 +236,7 @@ def rename_profile(old: str, new: str, *, config: ProfilesConfig | None = None) 
     validate_name(new)
     config = config if config is not None else load_config()
     if new in config.profiles and old in config.profiles:  # an unknown `old` is told first
-        raise ProfileExistsError(
-            profile=new,
-            path=config.profiles[new].file,
-            fix=f"choose another name, or remove it first with `kfp-profiles remove {new}`",
-        )
+        raise RenameTargetExistsError(profile=new, path=config.profiles[new].file)
     path, renamed = _remove_or_rename(old, new, config)
     return RenameResult(path=path, default_renamed_in=renamed)
 
@@ -791,8 +366,7 @@ version = 1
 
 def init_file(path: Path, *, force: bool = False) -> Path | None:
     """Write the commented starter file; returns where a replaced file was backed up."""
-    ensure_folder(path.parent)
-    with locked(path):
+    with _writing(path):
         backup: Path | None = None
         if path.exists():
             if not path.is_file():  # --force must not back up, then replace, a directory
@@ -800,6 +374,6 @@ def init_file(path: Path, *, force: bool = False) -> Path | None:
             if not force:
                 raise ProfilesFileExistsError(path=path)
             backup = path.with_name(path.name + ".bak")
-            write_atomic(backup, path.read_bytes())
-        write_atomic(path, STARTER_FILE)
+            _write(backup, path.read_bytes())
+        _write(path, STARTER_FILE)
         return backup

@@ -159,8 +159,22 @@ class KubernetesNameError(ManifestValueError):
 # --- editing the profiles file (kfp_profiles.editing) -------------------------
 
 
+class ProfileNameError(ConfigError):
+    fmt = (
+        "'{name}' is not a usable profile name: use letters, digits, '-', '_', '.' "
+        "or '@', starting with a letter or digit (at most {limit} characters)."
+    )
+
+
 class ProfileExistsError(ConfigError):
-    fmt = "Profile '{profile}' already exists in {path}: {fix}."
+    fmt = "Profile '{profile}' already exists in {path}: pass --replace to overwrite it."
+
+
+class RenameTargetExistsError(ProfileExistsError):
+    fmt = (
+        "Profile '{profile}' already exists in {path}: choose another name, or remove it "
+        "first with `kfp-profiles remove {profile}`."
+    )
 
 
 class ProfilesFileExistsError(ConfigError):
@@ -186,6 +200,30 @@ class ProfilesFileLockedError(KfpProfilesError):
         "Another kfp-profiles command has been editing {path} for {seconds:g} s (it "
         "holds {lock}); try again when it has finished."
     )
+
+
+class CannotEditError(KfpProfilesError):
+    """An edit that would touch lines outside its profile; told as FileEditError's ``why``."""
+
+
+class NotOneTableError(CannotEditError):
+    """Written inline, as dotted keys, with a sub-table or twice: no one span of lines."""
+
+    fmt = "the profile is not written as one [profiles.{key}] table"
+
+
+class EditCheckError(CannotEditError):
+    """The spliced text fails the check made before writing it: parse it, compare the data."""
+
+
+class EditWouldNotParseError(EditCheckError):
+    fmt = "the result would not parse: {problem}"
+
+
+class EditMismatchError(EditCheckError):
+    """The spliced text parses, but to other data than the edit should give."""
+
+    fmt = "the result would not hold exactly this change"
 
 
 # --- secrets -----------------------------------------------------------------

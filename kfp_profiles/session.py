@@ -5,10 +5,10 @@ Two stores behind one interface, asked in order:
 - the OS keyring: service ``kfp-profiles-session``, username = the profile name
   (through :mod:`kfp_profiles.secrets`, the one module that imports ``keyring``);
 - a file ``$XDG_CACHE_HOME/kfp-profiles/session-<profile>.json`` (0600 in a 0700
-  folder, written atomically), used where no keyring works: none installed,
-  locked, failing, one that stores nothing, or a value too large for it
-  (Windows' Credential Manager holds about 2.5 KB; split oauth2-proxy cookies
-  are larger).
+  folder, written atomically by :mod:`kfp_profiles.atomicfile`), used where no
+  keyring works: none installed, locked, failing, one that stores nothing, or a
+  value too large for it (Windows' Credential Manager holds about 2.5 KB; split
+  oauth2-proxy cookies are larger).
 
 The value is JSON: ``host``, ``username``, ``cookies``, ``expires_at``, ``door``.
 A session is only handed back by :meth:`SessionCache.load`; whether it may be
@@ -18,12 +18,10 @@ the host and username, and is not :meth:`~CachedSession.expired`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
 
+from .atomicfile import FILE_MODE, ensure_folder, write_atomic
 from .errors import KeyringUnavailableError, SessionCacheError
 
 __all__ = [
@@ -227,21 +226,9 @@ class FileSessionStore:
     def save(self, profile: str, value: str) -> None:
         path = self.path_for(profile)
         try:
-            self._ensure_folder()
-            # mkstemp creates the file 0600 from birth, in the same folder so
-            # os.replace is an atomic rename: a reader sees the old or the new whole.
-            fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(value)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(temp, path)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(temp)
-                raise
-            _fsync_folder(path.parent)
+            ensure_folder(self.folder, tighten=True)
+            # Always 0600, also over a file whose mode was loosened (load ignores that one).
+            write_atomic(path, value, mode=FILE_MODE)
         except OSError as exc:
             raise StoreUnavailableError(f"{path}: {exc.strerror or exc}") from None
 
@@ -254,27 +241,6 @@ class FileSessionStore:
         except OSError as exc:
             raise StoreUnavailableError(f"{path}: {exc.strerror or exc}") from None
         return True
-
-    def _ensure_folder(self) -> None:
-        folder = self.folder
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = folder.stat()
-        if stat.S_IMODE(info.st_mode) != 0o700 and info.st_uid == os.getuid():
-            folder.chmod(0o700)
-
-
-def _fsync_folder(folder: Path) -> None:
-    # Makes the rename itself durable; not every platform can open a folder.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 class SessionCache:

@@ -11,12 +11,12 @@ import stat
 import sys
 from pathlib import Path
 
+from tests.handwritten import BETWEEN, DEV, HEAD, ORIGINAL, PROD, STAGING, TAIL_GAP
 from tests.helpers import (
     TWO_PROFILES,
     cli,
     write_profiles,
 )
-from tests.test_editing import BETWEEN, DEV, HEAD, ORIGINAL, PROD, STAGING, TAIL_GAP
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,23 +1,16 @@
-"""Edits of a hand-written profiles file: byte-for-byte preservation, atomicity, locking.
+"""The edits of the command line on a hand-written profiles file: byte for byte, every file.
 
-Everything here uses real files, real permissions and real processes: the
-concurrency test runs 20 `kfp-profiles add` processes at once, and the crash
-test SIGKILLs a writer at the moment between its temp file and its rename.
+Everything here uses real files and real permissions; the atomic write and the
+lock, with their concurrency and crash tests, are tests/test_atomicfile.py's,
+and splicing text alone is tests/test_tomlsplice.py's.
 """
 
 from __future__ import annotations
 
-import errno
 import logging
-import os
-import signal
-import stat
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,7 +21,6 @@ from kfp_profiles.errors import (
     ProfileExistsError,
     ProfileNotFoundError,
     ProfilesFileExistsError,
-    ProfilesFileLockedError,
     ProfilesFileNotFoundError,
     ProfilesFileParseError,
     ProfilesFilePermissionError,
@@ -37,70 +29,30 @@ from kfp_profiles.files import (
     ProfilesConfig,
     load_config,
 )
+from tests.handwritten import (
+    BETWEEN,
+    DEV,
+    HEAD,
+    ORIGINAL,
+    PROD,
+    STAGING,
+    TAIL_GAP,
+    mode_of,
+    text_of,
+    write_original,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-# A file as a person writes it, in pieces, so each test can say exactly which
-# bytes an edit may change. Quirks on purpose: a `#:schema` line, inline
-# comments, odd spacing, a quoted key, a multi-line string holding a fake
-# header, a multi-line array with a bracket in a comment, no final newline.
-HEAD = (
-    "#:schema ./profiles.schema.json\n"
-    "# Team profiles -- keep sorted by cluster, please.\n"
-    "\n"
-    'default   =  "dev"      # what get_client() uses\n'
-    "version = 1\n"
-    "\n"
-)
-DEV = (
-    "# The kind cluster on my laptop.\n"
-    "[profiles.dev]\n"
-    'kind = "standalone-port-forward"   # forward started for me\n'
-    "local_port = 3000\n"
-    "# manage = false\n"
-)
-BETWEEN = "\n# ---- shared clusters below ----\n\n"
-PROD = (
-    "# Production: ask #kubeflow before using.\n"
-    '[ profiles . "prod" ]  # quoted on purpose\n'
-    'kind = "platform-dex"\n'
-    'host = "https://kubeflow.example.com/pipeline"\n'
-    'username = "me@example.com"\n'
-    'namespace = "kubeflow-user-me"\n'
-    'description = """\n'
-    "Shared cluster.\n"
-    "[profiles.not-a-header]\n"
-    '"""\n'
-)
-TAIL_GAP = "\n"
-STAGING = (
-    "[profiles.staging]\n"
-    'kind = "standalone-in-cluster"\n'
-    "k8s_namespace = 'kubeflow'   # single quotes\n"
-    "# trailing note of staging, no newline at the end"
-)
-ORIGINAL = HEAD + DEV + BETWEEN + PROD + TAIL_GAP + STAGING
-
 
 @pytest.fixture
 def profiles_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "conf" / "profiles.toml"
-    path.parent.mkdir(mode=0o700)
-    path.write_bytes(ORIGINAL.encode())
-    path.chmod(0o600)
+    path = write_original(tmp_path / "conf" / "profiles.toml")
     monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
     return path
-
-
-def mode_of(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-def text_of(path: Path) -> str:
-    return path.read_bytes().decode()
 
 
 # --- byte for byte ------------------------------------------------------------------------
@@ -345,113 +297,7 @@ def test_init_writes_a_commented_starter_and_never_overwrites(tmp_path: Path) ->
     assert mode_of(backup) == 0o600
 
 
-# --- locking, concurrency, crashes ---------------------------------------------------------
-
-
-def test_a_held_lock_makes_a_writer_give_up_instead_of_hanging(
-    profiles_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(editing, "LOCK_TIMEOUT_SECONDS", 0.3)
-    with editing.locked(profiles_file):
-        started = time.monotonic()
-        with pytest.raises(ProfilesFileLockedError):
-            editing.add_profile("x", {"kind": "standalone-in-cluster"})
-        assert time.monotonic() - started < 10  # generous: it gave up rather than hang
-    assert text_of(profiles_file) == ORIGINAL
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "kfp_profiles", *args]
-
-
-def test_twenty_concurrent_adds_leave_twenty_profiles(profiles_file: Path) -> None:
-    profiles_file.write_text("# concurrent writers\n")
-    profiles_file.chmod(0o600)
-    writers = [
-        subprocess.Popen(
-            _cli("add", f"p{n:02d}", "--kind", "standalone-in-cluster", "--no-input"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(20)
-    ]
-    outcomes = [(writer.wait(timeout=120), writer.communicate()) for writer in writers]
-    assert [status for status, _ in outcomes] == [0] * 20, [err for _, (_, err) in outcomes]
-    data = tomllib.loads(profiles_file.read_text())
-    assert sorted(data["profiles"]) == [f"p{n:02d}" for n in range(20)]
-    assert profiles_file.read_text().startswith("# concurrent writers\n")
-    assert mode_of(profiles_file) == 0o600
-
-
-def test_a_writer_killed_between_temp_file_and_rename_leaves_the_old_file(
-    profiles_file: Path, tmp_path: Path
-) -> None:
-    marker = tmp_path / "paused"
-    env = {**os.environ, editing.PAUSE_BEFORE_RENAME_ENV: str(marker)}
-    writer = subprocess.Popen(
-        _cli("add", "victim", "--kind", "standalone-in-cluster", "--no-input"),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert writer.poll() is None, "the writer exited before reaching the rename"
-            assert time.monotonic() < deadline, "the writer never reached the rename"
-            time.sleep(0.01)
-        temp_file = Path(marker.read_text())
-        assert temp_file.parent == profiles_file.parent
-        assert "victim" in temp_file.read_text()  # the new text was fully written ...
-        writer.send_signal(signal.SIGKILL)  # ... and the writer dies before renaming it
-        assert writer.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if writer.poll() is None:
-            writer.kill()
-    assert text_of(profiles_file) == ORIGINAL
-    tomllib.loads(text_of(profiles_file))
-
-    # The dead writer's lock went with it, and the next writer clears its leftovers.
-    editing.add_profile("after", {"kind": "standalone-in-cluster"})
-    assert not temp_file.exists()
-    assert text_of(profiles_file).startswith(ORIGINAL)
-    assert "victim" not in tomllib.loads(text_of(profiles_file))["profiles"]
-
-
-# --- the line classifier --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ('a = """\n[x]\n"""\n[t]\n', ["content", "content", "content", "header"]),
-        ("a = '''\n[x]\n'''\n[t]\n", ["content", "content", "content", "header"]),
-        ('a = """ends "" here"""\n[t]\n', ["content", "header"]),
-        ('a = """\\"""\n[x]\n"""\n', ["content", "content", "content"]),
-        ("a = [\n  1, # ]\n  2,\n]\n[t]\n", ["content", "content", "content", "content", "header"]),
-        ('a = "[not" # [x\n[t]\n', ["content", "header"]),
-        ("\n  # c\n  [ t ]\n", ["blank", "comment", "header"]),
-    ],
-)
-def test_lines_are_classified_around_strings_and_arrays(text: str, expected: list[str]) -> None:
-    tomllib.loads(text)  # each case is valid TOML
-    assert [line.kind for line in editing._classify(text)] == expected
-
-
-@pytest.mark.parametrize(
-    ("line", "table"),
-    [
-        ("[profiles.dev]\n", ("profiles", "dev")),
-        ('[ profiles . "a.b" ] # x\n', ("profiles", "a.b")),
-        ("[profiles.'lit']\n", ("profiles", "lit")),
-        ('[profiles."q\\"uote"]\n', ("profiles", 'q"uote')),
-    ],
-)
-def test_headers_are_parsed_as_toml_parses_them(line: str, table: tuple[str, ...]) -> None:
-    parsed, array, _ = editing._parse_header(line)
-    assert parsed == table and not array
-    assert tomllib.loads(line)["profiles"][table[1]] == {}
+# --- names ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["", "-x", "a b", "ä", "x" * 129, "a/b", 'q"'])
@@ -549,22 +395,6 @@ def test_a_parse_error_gives_its_place_and_its_own_fix(
             attempt()
         assert str(caught.value) == f"{profiles_file}:{says}"
     assert profiles_file.read_bytes() == content
-
-
-def test_a_folder_that_cannot_be_synced_does_not_fail_the_edit(
-    profiles_file: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    real_open = os.open
-
-    def open_files_only(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
-        if os.path.isdir(path):
-            raise PermissionError(errno.EACCES, "Permission denied", str(path))
-        return real_open(path, flags, *args, **kwargs)
-
-    with monkeypatch.context() as patched:
-        patched.setattr(os, "open", open_files_only)
-        editing.add_profile("x", {"kind": "standalone-in-cluster"})  # the rename happened
-    assert "x" in load_config().profiles
 
 
 def test_a_file_others_can_read_is_warned_about_once_per_process(

@@ -135,6 +135,18 @@ def test_a_folder_left_open_to_others_is_closed_again(tmp_path: Path) -> None:
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
+def test_saving_over_a_file_others_can_read_makes_it_0600_again(tmp_path: Path) -> None:
+    # The shared atomic write keeps an existing file's mode unless told one: this store
+    # tells 0600, so a loosened file, which load ignores, does not stay loose for good.
+    store = FileSessionStore(tmp_path / "cache")
+    store.save("prod", "old")
+    store.path_for("prod").chmod(0o644)
+    store.save("prod", make_session().to_json())
+    assert stat.S_IMODE(store.path_for("prod").stat().st_mode) == 0o600
+    assert store.load("prod") == make_session().to_json()
+    assert sorted(p.name for p in store.folder.iterdir()) == ["session-prod.json"]
+
+
 def test_a_file_others_can_read_is_not_trusted(tmp_path: Path) -> None:
     store = FileSessionStore(tmp_path / "cache")
     store.save("prod", make_session().to_json())

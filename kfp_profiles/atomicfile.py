@@ -1,0 +1,168 @@
+"""Write a private file atomically (temp file, fsync, rename) under an advisory lock.
+
+A crash leaves the old file or the new one, whole: the new bytes go to a temp
+file in the same folder, are fsynced and renamed over the old file, and the
+folder is fsynced so the rename lasts. New files are 0600 in a 0700 folder. A
+read-modify-write holds :func:`locked` (``fcntl.flock`` on a sibling
+``.NAME.lock``), so concurrent writers never lose each other's changes, and
+may then :func:`remove_stale_temp_files` of writers that died before their
+rename.
+
+Failures are the :class:`OSError` that caused them, for the caller to tell in
+its own words (:mod:`kfp_profiles.editing` for the profiles file,
+:mod:`kfp_profiles.session` for cached sessions); only a lock held too long by
+another writer is :class:`~kfp_profiles.errors.ProfilesFileLockedError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import ProfilesFileLockedError
+
+__all__ = [
+    "FILE_MODE",
+    "FOLDER_MODE",
+    "LOCK_TIMEOUT_SECONDS",
+    "ensure_folder",
+    "lock_path",
+    "locked",
+    "remove_stale_temp_files",
+    "write_atomic",
+]
+
+#: How long a writer waits for another one to finish before giving up.
+LOCK_TIMEOUT_SECONDS = 10.0
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
+# --- the lock -----------------------------------------------------------------------------
+
+
+def lock_path(path: Path) -> Path:
+    """The sibling file whose lock guards ``path``'s read-modify-write.
+
+    Beside the real file, not a symlink to it: two links to one file share one lock.
+    """
+    target = Path(os.path.realpath(path))
+    return target.with_name(f".{target.name}.lock")
+
+
+@contextlib.contextmanager
+def locked(path: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the edit lock of ``path`` (waiting up to ``timeout`` for another writer)."""
+    timeout = LOCK_TIMEOUT_SECONDS if timeout is None else timeout
+    lock_file = lock_path(path)
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        _acquire(fd, path, lock_file, timeout)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock, also when the process dies
+
+
+def _acquire(fd: int, path: Path, lock_file: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if sys.platform == "win32":
+                import msvcrt
+
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise
+        if time.monotonic() >= deadline:
+            raise ProfilesFileLockedError(path=path, lock=lock_file, seconds=timeout)
+        time.sleep(0.02)
+
+
+# --- folders and files --------------------------------------------------------------------
+
+
+def ensure_folder(folder: Path, *, tighten: bool = False) -> None:
+    """Create ``folder`` 0700 when missing.
+
+    An existing folder keeps its mode (it may be the SDK's), unless ``tighten``:
+    then one of this user's is made 0700 too (a cache only this tool uses).
+    """
+    if not folder.is_dir():
+        folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        os.chmod(folder, FOLDER_MODE)
+    elif tighten:
+        info = folder.stat()
+        if stat.S_IMODE(info.st_mode) != FOLDER_MODE and info.st_uid == os.getuid():
+            os.chmod(folder, FOLDER_MODE)
+
+
+def write_atomic(path: Path, content: str | bytes, *, mode: int | None = None) -> None:
+    """Replace ``path`` with ``content``: temp file in the same folder, fsync, rename.
+
+    The file gets ``mode``; with None a new file is 0600 and an existing one keeps
+    its mode. A symlink is followed, so a dotfiles link keeps pointing at the file
+    it names. Text is written as UTF-8 with its line endings untouched. On failure
+    the old file is as it was and no temp file is left.
+    """
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    target = Path(os.path.realpath(path))
+    folder = target.parent
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except FileNotFoundError:
+            mode = FILE_MODE
+    # mkstemp creates the file 0600 from birth, in the same folder so os.replace is
+    # an atomic rename: a reader sees the old file or the new one, whole.
+    fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if os.name == "posix":
+                os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    # Makes the rename itself durable, best effort: the rename has already happened, so
+    # a folder that cannot be opened or synced is no reason to report a failed write.
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Delete temp files of writers that died before their rename (hold the lock first)."""
+    target = Path(os.path.realpath(path))
+    for leftover in target.parent.glob(f".{target.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
