@@ -109,16 +109,20 @@ def ensure_folder(folder: Path, *, tighten: bool = False) -> None:
             os.chmod(folder, FOLDER_MODE)
 
 
-def write_atomic(path: Path, content: str | bytes, *, mode: int | None = None) -> None:
+def write_atomic(
+    path: Path, content: str | bytes, *, mode: int | None = None, follow_symlinks: bool = True
+) -> None:
     """Replace ``path`` with ``content``: temp file in the same folder, fsync, rename.
 
     The file gets ``mode``; with None a new file is 0600 and an existing one keeps
     its mode. A symlink is followed, so a dotfiles link keeps pointing at the file
-    it names. Text is written as UTF-8 with its line endings untouched. On failure
-    the old file is as it was and no temp file is left.
+    it names; with ``follow_symlinks=False`` the link itself is replaced (a cache
+    file is ours alone, never a link to somewhere else). Text is written as UTF-8
+    with its line endings untouched. On failure the old file is as it was and no
+    temp file is left.
     """
     data = content.encode("utf-8") if isinstance(content, str) else content
-    target = Path(os.path.realpath(path))
+    target = Path(os.path.realpath(path)) if follow_symlinks else path
     folder = target.parent
     if mode is None:
         try:

@@ -228,7 +228,7 @@ class FileSessionStore:
         try:
             ensure_folder(self.folder, tighten=True)
             # Always 0600, also over a file whose mode was loosened (load ignores that one).
-            write_atomic(path, value, mode=FILE_MODE)
+            write_atomic(path, value, mode=FILE_MODE, follow_symlinks=False)
         except OSError as exc:
             raise StoreUnavailableError(f"{path}: {exc.strerror or exc}") from None
 

@@ -73,6 +73,17 @@ def test_a_symlink_is_written_through(tmp_path: Path) -> None:
     assert atomicfile.lock_path(link) == real.with_name(".file.toml.lock")
 
 
+def test_a_cache_write_replaces_a_symlink_instead_of_writing_through_it(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("not ours to change")
+    link = tmp_path / "session.json"
+    link.symlink_to(elsewhere)
+    atomicfile.write_atomic(link, "new", follow_symlinks=False)
+    assert not link.is_symlink()
+    assert link.read_text() == "new"
+    assert elsewhere.read_text() == "not ours to change"
+
+
 def test_a_failed_rename_keeps_the_old_file_and_leaves_no_temp_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
