@@ -17,6 +17,8 @@ from .resolution import ResolvedProfile, resolve
 if TYPE_CHECKING:
     import kfp
 
+    from .files import ProfilesConfig
+
 
 def base_url_for(resolved: ResolvedProfile) -> str:
     """Where the client connects: the host, or a managed port-forward's local URL."""
@@ -43,6 +45,7 @@ def get_client(
     *,
     password: str | SecretStr | None = None,
     prompt: bool = False,
+    config: ProfilesConfig | None = None,
     **overrides: Any,
 ) -> kfp.Client:
     """A ready ``kfp.Client`` for profile ``name`` (else ``KFP_PROFILE``, else the default).
@@ -51,8 +54,9 @@ def get_client(
     e.g. ``get_client("prod", namespace="team-a")``. ``password`` is used for a
     Dex login instead of ``KFP_PASSWORD`` or the keyring; with ``prompt=True`` a
     person at a terminal or notebook is asked when no password is stored.
+    ``config`` is the profiles to pick from (default: :func:`~kfp_profiles.load_config`).
     """
-    resolved = resolve(name, password=password, **overrides)
+    resolved = resolve(name, password=password, config=config, **overrides)
     return client_for(resolved, prompt=prompt)
 
 
@@ -74,10 +78,11 @@ def login(
     *,
     password: str | SecretStr | None = None,
     prompt: bool = False,
+    config: ProfilesConfig | None = None,
     **overrides: Any,
 ) -> LoginResult:
     """Log in now (platform-dex) and cache the session; other kinds need no login."""
-    resolved = resolve(name, password=password, **overrides)
+    resolved = resolve(name, password=password, config=config, **overrides)
     if resolved.kind != "platform-dex":
         return LoginResult(resolved.name, resolved.kind, resolved.host, None, 0, None)
     from .auth.dex import dex_auth_for
@@ -95,11 +100,11 @@ def login(
     )
 
 
-def logout(name: str | None = None) -> bool:
+def logout(name: str | None = None, *, config: ProfilesConfig | None = None) -> bool:
     """Forget the cached session of a profile; True when there was one."""
     from .files import load_config
     from .resolution import select_name
     from .session import SessionCache
 
-    chosen, _ = select_name(load_config(), name)
+    chosen, _ = select_name(config if config is not None else load_config(), name)
     return SessionCache().delete(chosen)

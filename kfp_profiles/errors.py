@@ -152,6 +152,13 @@ class ManifestValueError(ConfigError):
     fmt = "{problem}."
 
 
+class NamespaceOptionMissingError(ManifestValueError):
+    fmt = (
+        "{option} is required{where}: pass the Kubeflow profile namespace, e.g. "
+        "{option} kubeflow-user-example-com, or --profile NAME."
+    )
+
+
 class KubernetesNameError(ManifestValueError):
     fmt = "{what} '{value}' is not a valid Kubernetes name: use {rule}."
 
@@ -238,6 +245,22 @@ class PasswordMissingError(SecretError):
         "Profile '{profile}' needs a password to log in as '{username}' and none "
         "was found{detail}: pass password=..., set KFP_PASSWORD, or run "
         "`kfp-profiles secret set {profile}`."
+    )
+
+
+class NoPasswordKindError(ConfigError):
+    """A password was offered to a kind that logs in without one."""
+
+    fmt = (
+        "Profile '{profile}' is of kind '{kind}', which logs in with no password; "
+        "only platform-dex profiles have one."
+    )
+
+
+class NoPipedPasswordError(ConfigError):
+    fmt = (
+        "No password on stdin for profile '{profile}': pipe it in (e.g. `pass kf | "
+        "kfp-profiles secret set {profile}`) or run this command at a terminal."
     )
 
 

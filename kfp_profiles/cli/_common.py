@@ -9,12 +9,40 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.shell_completion import CompletionItem
 
+if TYPE_CHECKING:
+    from ..files import ProfilesConfig
+
 PROG = "kfp-profiles"
+
+
+def file_option() -> str | None:
+    """The root group's ``--file``, read from click's context (None outside a command)."""
+    context = click.get_current_context(silent=True)
+    value = context.find_root().params.get("file") if context is not None else None
+    return str(value) if value else None
+
+
+def profiles_files() -> tuple[Path, ...]:
+    """The profiles files this command works on: ``--file``, else KFP_PROFILES_FILE, else
+    the default location. Passed down explicitly: the command line never sets a
+    variable of its own process, so ``run()`` called twice in one process (a test, a
+    notebook) never sees the first call's ``--file``."""
+    from ..files import profile_files
+
+    return profile_files(file_option())
+
+
+def profiles_config() -> ProfilesConfig:
+    """The merged profiles of :func:`profiles_files`."""
+    from ..files import load_config
+
+    return load_config(profiles_files())
 
 
 class CliState:
@@ -97,11 +125,7 @@ def complete_profile_names(
 ) -> list[CompletionItem]:
     """Profile names for shell completion, from the file the command line names."""
     try:
-        from ..files import load_config, profile_files
-
-        file_option = ctx.find_root().params.get("file")
-        paths = profile_files(str(file_option)) if file_option else None
-        names = sorted(load_config(paths).profiles)
+        names = sorted(profiles_config().profiles)
     except Exception:  # completion must never print a traceback into the shell
         return []
     return [CompletionItem(name) for name in names if name.startswith(incomplete)]

@@ -14,7 +14,14 @@ import click
 from ..errors import ConfigError, KfpProfilesError
 from ..fields import FIELDS, FieldSpec, fields_of
 from ..models import MODELS
-from ._common import PROG, person_at_terminal, profile_argument, read_new_password, warn
+from ._common import (
+    PROG,
+    person_at_terminal,
+    profile_argument,
+    profiles_config,
+    read_new_password,
+    warn,
+)
 
 _CLICK_TYPES: dict[type, Any] = {int: click.INT, float: click.FLOAT}
 
@@ -102,7 +109,9 @@ def add(
     ask = person_at_terminal() and not no_input
     given = {field: value for field, value in fields.items() if value is not None}
     values = _collect_values(name, kind, given, ask)
-    result = add_profile(name, values, replace=replace, make_default=make_default)
+    result = add_profile(
+        name, values, replace=replace, make_default=make_default, config=profiles_config()
+    )
     if result.created_file:
         click.echo(f"Created {result.path} (mode 0600).")
     verb = "Replaced" if result.replaced else "Added"

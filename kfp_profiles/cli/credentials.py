@@ -10,12 +10,12 @@ import time
 
 import click
 
-from ..errors import ConfigError
+from ..errors import NoPasswordKindError, NoPipedPasswordError
 from ._common import (
-    PROG,
     HelpWhenBareGroup,
     person_at_terminal,
     profile_argument,
+    profiles_config,
     read_new_password,
     read_piped_secret,
 )
@@ -23,15 +23,13 @@ from ._common import (
 
 def _dex_username(name: str) -> str:
     """The username of platform-dex profile ``name``; other kinds have no password."""
+    from ..models import PlatformDex
     from ..resolution import resolve
 
-    resolved = resolve(name)
-    if resolved.kind != "platform-dex":
-        raise ConfigError(
-            f"Profile '{name}' is of kind '{resolved.kind}', which logs in with no password; "
-            f"only platform-dex profiles have one."
-        )
-    return str(getattr(resolved.profile, "username", "?"))
+    profile = resolve(name, config=profiles_config()).profile
+    if not isinstance(profile, PlatformDex):
+        raise NoPasswordKindError(profile=name, kind=profile.kind)
+    return profile.username
 
 
 @click.group(cls=HelpWhenBareGroup)
@@ -57,10 +55,7 @@ def secret_set(name: str) -> None:
     else:
         password = read_piped_secret()
         if not password:
-            raise ConfigError(
-                f"No password on stdin for profile '{name}': pipe it in (e.g. `pass kf | "
-                f"{PROG} secret set {name}`) or run this command at a terminal."
-            )
+            raise NoPipedPasswordError(profile=name)
     secrets.set_password(name, SecretStr(password))
     click.echo(f"Stored the password of '{name}' in the keyring ({secrets.backend_name()}).")
 
@@ -83,7 +78,7 @@ def login(name: str | None) -> None:
     """Log in with profile NAME now and cache the session (platform-dex)."""
     from .. import client
 
-    result = client.login(name, prompt=person_at_terminal())
+    result = client.login(name, prompt=person_at_terminal(), config=profiles_config())
     if result.door is None:
         click.echo(f"Profile '{result.profile}' ({result.kind}) needs no login.")
         return
@@ -106,7 +101,7 @@ def logout(name: str | None) -> None:
     """Forget the cached session of profile NAME."""
     from .. import client
 
-    if client.logout(name):
+    if client.logout(name, config=profiles_config()):
         click.echo(f"Deleted the cached session of '{name or 'the selected profile'}'.")
     else:
         click.echo(f"No session of '{name or 'the selected profile'}' was cached.")

@@ -16,6 +16,8 @@ from ..errors import ConfigError, KfpProfilesError
 from ._common import (
     PROG,
     profile_argument,
+    profiles_config,
+    profiles_files,
     warn,
 )
 
@@ -30,9 +32,8 @@ if TYPE_CHECKING:
 def init(force: bool) -> None:
     """Write a commented starter profiles file (0600, in a 0700 folder)."""
     from ..editing import init_file
-    from ..files import profile_files
 
-    path = profile_files()[0]
+    path = profiles_files()[0]
     backup = init_file(path, force=force)
     if backup is not None:
         click.echo(f"Kept the old file as {backup}.")
@@ -48,10 +49,9 @@ def list_profiles() -> None:
 
     A broken profile is listed with the reason, never hiding the others.
     """
-    from ..files import load_config
     from ..models import validate_profile
 
-    config = load_config()
+    config = profiles_config()
     config.require_files()
     if not config.profiles:
         click.echo(
@@ -152,9 +152,8 @@ def _carry_what_lives_outside(name: str, kind: str | None, new_name: str | None)
 def remove(name: str) -> None:
     """Remove profile NAME, its keyring password and its cached session."""
     from ..editing import remove_profile
-    from ..files import load_config
 
-    config = load_config()
+    config = profiles_config()
     kind = _kind_in_file(config, name)
     result = remove_profile(name, config=config)
     click.echo(f"Removed profile '{name}' from {result.path}.")
@@ -169,9 +168,8 @@ def remove(name: str) -> None:
 def rename(name: str, new_name: str) -> None:
     """Rename profile NAME to NEW; its keyring password and cached session move too."""
     from ..editing import rename_profile
-    from ..files import load_config
 
-    config = load_config()
+    config = profiles_config()
     kind = _kind_in_file(config, name)
     result = rename_profile(name, new_name, config=config)
     click.echo(f"Renamed profile '{name}' to '{new_name}' in {result.path}.")
@@ -186,7 +184,7 @@ def use(name: str) -> None:
     """Make NAME the default profile (`default` in the first profiles file)."""
     from ..editing import set_default_profile
 
-    path = set_default_profile(name)
+    path = set_default_profile(name, config=profiles_config())
     click.echo(f"Default profile is now '{name}' (in {path}).")
     selected = os.environ.get(PROFILE_ENV)
     if selected and selected != name:

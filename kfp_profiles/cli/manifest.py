@@ -12,8 +12,8 @@ import click
 
 from .. import manifests
 from ..constants import DEFAULT_TOKEN_PATH
-from ..errors import ConfigError
-from ._common import F, HelpWhenBareGroup, complete_profile_names
+from ..errors import NamespaceOptionMissingError
+from ._common import F, HelpWhenBareGroup, complete_profile_names, profiles_config
 
 
 def _profile_option() -> Callable[[F], F]:
@@ -30,21 +30,19 @@ def _from_profile(name: str | None) -> tuple[str | None, str]:
     """(namespace, token path) that profile ``name`` knows, or (None, the default path)."""
     if not name:
         return None, DEFAULT_TOKEN_PATH
+    from ..models import PlatformInCluster
     from ..resolution import resolve as resolve_profile
 
-    resolved = resolve_profile(name)
-    token_path = str(getattr(resolved.profile, "token_path", DEFAULT_TOKEN_PATH))
-    return resolved.profile.namespace, token_path
+    profile = resolve_profile(name, config=profiles_config()).profile
+    token_path = profile.token_path if isinstance(profile, PlatformInCluster) else None
+    return profile.namespace, token_path or DEFAULT_TOKEN_PATH
 
 
 def _need_namespace(namespace: str | None, option: str, profile: str | None) -> str:
     if namespace:
         return namespace
     where = f" (profile '{profile}' sets no namespace)" if profile else ""
-    raise ConfigError(
-        f"{option} is required{where}: pass the Kubeflow profile namespace, e.g. "
-        f"{option} kubeflow-user-example-com, or --profile NAME."
-    )
+    raise NamespaceOptionMissingError(option=option, where=where)
 
 
 @click.group(cls=HelpWhenBareGroup)

@@ -8,7 +8,7 @@ import click
 
 from ..errors import KfpProfilesError
 from ..fields import MASK, FieldSpec, fields_of
-from ._common import PROG, profile_argument
+from ._common import PROG, profile_argument, profiles_config
 
 # --- show ----------------------------------------------------------------------------------
 
@@ -36,7 +36,7 @@ def show(name: str | None, sources: bool, as_json: bool) -> None:
     """
     from ..resolution import resolve
 
-    resolved = resolve(name)
+    resolved = resolve(name, config=profiles_config())
     rows = resolved.describe()
     if sources or as_json:
         rows += [
@@ -92,7 +92,7 @@ def env(name: str) -> None:
     from ..models import PlatformDex, PlatformInCluster, StandalonePortForward
     from ..resolution import resolve
 
-    resolved = resolve(name)
+    resolved = resolve(name, config=profiles_config())
     lines = [f"export {PROFILE_ENV}={quote(resolved.name)}"]
     profile = resolved.profile
     endpoint: str | None = resolved.host
