@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -102,3 +103,13 @@ def start_child(port: int, then: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", CHILD, str(port), then], stdout=subprocess.PIPE, text=True
     )
+
+
+def sigint_as_at_a_terminal() -> None:
+    """A ``preexec_fn``: the child starts with SIGINT at its default, as from a terminal.
+
+    A shell starts a background job with SIGINT ignored, and its children inherit
+    that; Python then installs no KeyboardInterrupt handler, and a Ctrl-C test
+    run from such a shell would see the child ignore the Ctrl-C it sends.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -24,6 +24,7 @@ from .forwarding import (
     linux_only,
     port_of,
     read_line,
+    sigint_as_at_a_terminal,
     spec,
     wait_until,
 )
@@ -44,6 +45,7 @@ def test_foreground_forward_prints_restarts_and_stops_on_ctrl_c(cluster: FakeClu
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=sigint_as_at_a_terminal,
     )
     try:
         assert read_line(child) == f"Forwarding from 127.0.0.1:{port} -> 3000"
