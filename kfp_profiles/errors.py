@@ -396,6 +396,13 @@ class ApiError(KfpProfilesError):
 # --- kubectl port-forward ----------------------------------------------------
 
 
+class NotAPortForwardProfileError(ConfigError):
+    fmt = (
+        "Profile '{profile}' is of kind '{kind}': only standalone-port-forward profiles "
+        "have a port-forward."
+    )
+
+
 class PortForwardError(KfpProfilesError):
     """A managed ``kubectl port-forward`` could not be started or made ready.
 
@@ -473,6 +480,23 @@ class PortForwardExitedError(PortForwardError):
     fmt = (
         "Profile '{profile}': `{command}` exited with status {status}: "
         "`{kubectl_message}`; run that command yourself to see all of its output."
+    )
+
+
+# Variants that say in their message what their base class takes as a field.
+
+
+class KubectlNotRunnableError(KubectlNotFoundError):
+    fmt = KubectlNotFoundError.fmt.replace("{problem}", "cannot be run ({reason})")
+
+
+class KubectlCannotListenError(LocalPortInUseError):
+    fmt = LocalPortInUseError.fmt.replace("{holder}", "kubectl says `{kubectl_message}`")
+
+
+class ForwardNotAnsweringError(PortForwardTimeoutError):
+    fmt = PortForwardTimeoutError.fmt.replace(
+        "{stage}", "localhost:{port} did not answer HTTP through the forward"
     )
 
 

@@ -25,6 +25,7 @@ import pytest
 
 from kfp_profiles.cli import run
 from kfp_profiles.testing import Emulator
+from tests.forwarding import sigint_as_at_a_terminal
 from tests.helpers import (
     DEX_FILE,
     DEX_NAMESPACE,
@@ -312,6 +313,7 @@ def test_port_forward_runs_in_the_foreground_until_ctrl_c(
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,  # like a shell job: Ctrl-C goes to the whole group
+        preexec_fn=sigint_as_at_a_terminal,  # even when pytest runs as a background job
     )
     try:
         assert child.stdout is not None

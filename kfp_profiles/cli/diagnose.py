@@ -105,16 +105,11 @@ def _each_printed(findings: Iterable[Finding]) -> Iterator[Finding]:
 @profile_argument()
 def port_forward(name: str) -> None:
     """Run the kubectl port-forward of profile NAME in the foreground (Ctrl-C stops it)."""
-    from ..portforward import run_foreground, spec_for
+    from ..portforward import spec_for
     from ..resolution import resolve as resolve_profile
+    from .foreground import run_foreground
 
-    resolved = resolve_profile(name)
-    if resolved.kind != "standalone-port-forward":
-        raise ConfigError(
-            f"Profile '{resolved.name}' is of kind '{resolved.kind}': only "
-            f"standalone-port-forward profiles have a port-forward."
-        )
-    spec = spec_for(resolved)
+    spec = spec_for(resolve_profile(name))  # NotAPortForwardProfileError for another kind
     status = run_foreground(spec)
     if status:
         raise click.exceptions.Exit(status)

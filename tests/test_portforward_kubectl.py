@@ -1,14 +1,15 @@
-"""The kubectl command lines we build are ones a real kubectl accepts.
+"""What a forward asks kubectl, and what kubectl's lines mean (portforward/kubectl.py).
 
-There is no cluster here. A real kubectl (``/usr/bin/kubectl`` or whichever is
-first on PATH) is run against a kubeconfig in a temporary folder that points
-either at an API server that refuses connections, or at a small stub of the
-Kubernetes API (the only thing mocked: discovery, one Service, one Pod,
-namespaces) that lets kubectl parse and translate the ports and go as far as
-upgrading the connection to the pod. Either way it must fail on the network,
-never on its usage. The stub also shows that the stand-in kubectl of
-``test_portforward.py`` prints the real kubectl's messages, and that those
-messages become the right typed errors.
+The command lines we build are ones a real kubectl accepts. There is no
+cluster here. A real kubectl (``/usr/bin/kubectl`` or whichever is first on
+PATH) is run against a kubeconfig in a temporary folder that points either at
+an API server that refuses connections, or at a small stub of the Kubernetes
+API (the only thing mocked: discovery, one Service, one Pod, namespaces) that
+lets kubectl parse and translate the ports and go as far as upgrading the
+connection to the pod. Either way it must fail on the network, never on its
+usage. The stub also shows that the stand-in kubectl of ``tests/fakes``
+prints the real kubectl's messages, and that those messages become the right
+typed errors; the stand-in then shows each typed error whole, with its fix.
 """
 
 from __future__ import annotations
@@ -28,16 +29,28 @@ from urllib.parse import urlsplit
 import pytest
 
 from kfp_profiles.errors import (
+    ConfigError,
     KubeContextNotFoundError,
     NamespaceNotFoundError,
+    NotAPortForwardProfileError,
     PortForwardError,
     PortForwardExitedError,
     ServiceNotFoundError,
     ServicePortNotFoundError,
 )
-from kfp_profiles.portforward import PortForward, PortForwardSpec, kubectl_command
+from kfp_profiles.portforward import (
+    PortForward,
+    PortForwardSpec,
+    classify_kubectl_failure,
+    ensure_forward,
+    kubectl_command,
+    spec_for,
+)
+from kfp_profiles.portforward.kubectl import forwarding_address
+from kfp_profiles.resolution import resolve
 
-from .helpers import free_port
+from .forwarding import spec as dev_spec
+from .helpers import FakeCluster, free_port, write_profiles
 
 FAKE_KUBECTL = (Path(__file__).parent / "fakes" / "kubectl").resolve()
 
@@ -108,6 +121,37 @@ SPEC_SHAPES = {
         kubectl="kubectl",
     ),
 }
+
+
+# kubectl's messages for a wrong context, namespace, service or service port: the
+# typed error each becomes, and the fix its message gives.
+KUBECTL_ERRORS = [
+    (
+        {"kube_context": "nope"},
+        KubeContextNotFoundError,
+        'error: context "nope" does not exist',
+        "kubectl config get-contexts",
+    ),
+    (
+        {"k8s_namespace": "nope"},
+        NamespaceNotFoundError,
+        'Error from server (NotFound): namespaces "nope" not found',
+        "set `k8s_namespace`",
+    ),
+    (
+        {"service": "nope"},
+        ServiceNotFoundError,
+        'Error from server (NotFound): services "nope" not found',
+        "check `service` and `k8s_namespace`",
+    ),
+    (
+        {"remote_port": 81},
+        ServicePortNotFoundError,
+        "error: Service ml-pipeline-ui does not have a service port 81",
+        "set `remote_port`",
+    ),
+]
+ERROR_IDS = ["unknown-context", "missing-namespace", "missing-service", "missing-service-port"]
 
 
 # --- the command line itself --------------------------------------------------------------
@@ -354,37 +398,13 @@ def test_real_kubectl_parses_every_shape_up_to_the_pod_connection(
 
 
 @needs_kubectl
-@pytest.mark.parametrize(
-    ("fields", "error", "kubectl_line"),
-    [
-        (
-            {"kube_context": "nope"},
-            KubeContextNotFoundError,
-            'error: context "nope" does not exist',
-        ),
-        (
-            {"k8s_namespace": "nope"},
-            NamespaceNotFoundError,
-            'Error from server (NotFound): namespaces "nope" not found',
-        ),
-        (
-            {"service": "nope"},
-            ServiceNotFoundError,
-            'Error from server (NotFound): services "nope" not found',
-        ),
-        (
-            {"remote_port": 81},
-            ServicePortNotFoundError,
-            "error: Service ml-pipeline-ui does not have a service port 81",
-        ),
-    ],
-    ids=["unknown-context", "missing-namespace", "missing-service", "missing-service-port"],
-)
+@pytest.mark.parametrize(("fields", "error", "kubectl_line", "fix"), KUBECTL_ERRORS, ids=ERROR_IDS)
 def test_real_kubectl_messages_become_typed_errors_and_the_stand_in_prints_the_same(
     stub_api: Path,
     fields: dict[str, Any],
     error: type[PortForwardError],
     kubectl_line: str,
+    fix: str,
 ) -> None:
     assert REAL_KUBECTL is not None
     real = PortForwardSpec(profile="dev", kubectl=REAL_KUBECTL, timeout=RUN_BOUND, **fields)
@@ -402,3 +422,103 @@ def test_real_kubectl_messages_become_typed_errors_and_the_stand_in_prints_the_s
     )
     assert stand_in.returncode == 1
     assert stand_in.stderr.strip().splitlines()[-1] == kubectl_line
+
+
+# --- the stand-in kubectl's messages, as the typed errors a caller sees -----------------------
+
+
+@pytest.mark.parametrize(("fields", "error", "kubectl_line", "fix"), KUBECTL_ERRORS, ids=ERROR_IDS)
+def test_kubectl_errors_become_typed_errors_with_kubectl_message_and_fix(
+    cluster: FakeCluster,
+    fields: dict[str, Any],
+    error: type[PortForwardError],
+    kubectl_line: str,
+    fix: str,
+) -> None:
+    with pytest.raises(error) as raised:
+        ensure_forward(dev_spec(**fields))
+
+    assert raised.value.kubectl_message == kubectl_line
+    message = str(raised.value)
+    assert message.startswith("Profile 'dev': ")
+    assert f"`{kubectl_line}`" in message
+    assert fix in message
+    assert raised.value.exit_code == 8
+
+
+def test_kubectl_exit_message_skips_klog_noise_as_the_restart_line_does() -> None:
+    stderr = [
+        "error: lost connection to pod",
+        "E1128 20:07:04.781573   12 portforward.go:413] an error occurred forwarding",
+        "",
+    ]
+    error = classify_kubectl_failure(dev_spec(), "kubectl port-forward", 1, stderr)
+    assert isinstance(error, PortForwardExitedError)
+    assert error.fields["kubectl_message"] == "error: lost connection to pod"
+
+
+@pytest.mark.parametrize(
+    ("line", "address"),
+    [
+        ("Forwarding from 127.0.0.1:3000 -> 3000", ("127.0.0.1", 3000)),
+        ("Forwarding from [::1]:41234 -> 3000", ("::1", 41234)),
+        ("Handling connection for 3000", None),
+    ],
+)
+def test_forwarding_address_reads_the_port_kubectl_listens_on(
+    line: str, address: tuple[str, int] | None
+) -> None:
+    assert forwarding_address(line) == address
+
+
+# --- a resolved profile's forward ---------------------------------------------------------
+
+
+def test_spec_for_takes_every_field_of_a_port_forward_profile(profiles_path: Path) -> None:
+    write_profiles(
+        profiles_path,
+        """
+        [profiles.dev]
+        kind = "standalone-port-forward"
+        k8s_namespace = "team"
+        service = "ui"
+        local_port = 0
+        remote_port = 8888
+        kube_context = "kind-kfp"
+        kubectl = "/opt/k8s/bin/kubectl"
+        timeout = 12.5
+        """,
+    )
+
+    assert spec_for(resolve("dev")) == PortForwardSpec(
+        profile="dev",
+        k8s_namespace="team",
+        service="ui",
+        local_port=0,
+        remote_port=8888,
+        kube_context="kind-kfp",
+        kubectl="/opt/k8s/bin/kubectl",
+        timeout=12.5,
+    )
+
+
+def test_spec_for_a_profile_of_another_kind_is_a_config_error(profiles_path: Path) -> None:
+    write_profiles(
+        profiles_path,
+        """
+        [profiles.prod]
+        kind = "platform-dex"
+        host = "http://127.0.0.1:9/pipeline"
+        username = "me@example.com"
+        namespace = "team-a"
+        """,
+    )
+
+    with pytest.raises(NotAPortForwardProfileError) as raised:
+        spec_for(resolve("prod"))
+
+    assert isinstance(raised.value, ConfigError)
+    assert str(raised.value) == (
+        "Profile 'prod' is of kind 'platform-dex': only standalone-port-forward profiles have "
+        "a port-forward."
+    )
