@@ -21,28 +21,31 @@ if TYPE_CHECKING:
 PROG = "kfp-profiles"
 
 
-def file_option() -> str | None:
-    """The root group's ``--file``, read from click's context (None outside a command)."""
-    context = click.get_current_context(silent=True)
+def file_option(context: click.Context | None = None) -> str | None:
+    """The root group's ``--file``, read from click's context (None outside a command).
+
+    Shell completion passes its context: click does not make it the current one.
+    """
+    context = context or click.get_current_context(silent=True)
     value = context.find_root().params.get("file") if context is not None else None
     return str(value) if value else None
 
 
-def profiles_files() -> tuple[Path, ...]:
+def profiles_files(context: click.Context | None = None) -> tuple[Path, ...]:
     """The profiles files this command works on: ``--file``, else KFP_PROFILES_FILE, else
     the default location. Passed down explicitly: the command line never sets a
     variable of its own process, so ``run()`` called twice in one process (a test, a
     notebook) never sees the first call's ``--file``."""
     from ..files import profile_files
 
-    return profile_files(file_option())
+    return profile_files(file_option(context))
 
 
-def profiles_config() -> ProfilesConfig:
+def profiles_config(context: click.Context | None = None) -> ProfilesConfig:
     """The merged profiles of :func:`profiles_files`."""
     from ..files import load_config
 
-    return load_config(profiles_files())
+    return load_config(profiles_files(context))
 
 
 class CliState:
@@ -125,7 +128,7 @@ def complete_profile_names(
 ) -> list[CompletionItem]:
     """Profile names for shell completion, from the file the command line names."""
     try:
-        names = sorted(profiles_config().profiles)
+        names = sorted(profiles_config(ctx).profiles)
     except Exception:  # completion must never print a traceback into the shell
         return []
     return [CompletionItem(name) for name in names if name.startswith(incomplete)]
