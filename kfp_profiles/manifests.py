@@ -103,6 +103,15 @@ def _token_env(token_path: str) -> dict[str, Any]:
     return {"name": SDK_TOKEN_PATH_ENV, "value": token_path}
 
 
+def _header(api_version: str, kind: str, name: str, namespace: str) -> dict[str, Any]:
+    """What every object starts with: its type, then its name and namespace."""
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace},
+    }
+
+
 def poddefault(
     namespace: str,
     *,
@@ -115,9 +124,7 @@ def poddefault(
     check_dns_subdomain(name, "The PodDefault name")
     folder, file_name = _token_mount(token_path)
     return {
-        "apiVersion": "kubeflow.org/v1alpha1",
-        "kind": "PodDefault",
-        "metadata": {"name": name, "namespace": namespace},
+        **_header("kubeflow.org/v1alpha1", "PodDefault", name, namespace),
         "spec": {
             "desc": "Allow access to Kubeflow Pipelines",
             "selector": {"matchLabels": {ACCESS_LABEL: "true"}},
@@ -154,9 +161,7 @@ def pod(
     if profile:
         env.append({"name": PROFILE_ENV, "value": profile})
     return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace},
+        **_header("v1", "Pod", name, namespace),
         "spec": {
             "serviceAccountName": service_account,
             "restartPolicy": "Never",
@@ -189,9 +194,7 @@ def rolebinding(
         name = f"kfp-access-{from_namespace}-{service_account}"[:253].rstrip("-.")
     check_dns_subdomain(name, "The RoleBinding name")
     return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": name, "namespace": namespace},
+        **_header("rbac.authorization.k8s.io/v1", "RoleBinding", name, namespace),
         "roleRef": {
             "apiGroup": "rbac.authorization.k8s.io",
             "kind": "ClusterRole",

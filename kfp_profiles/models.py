@@ -10,6 +10,7 @@ a model adds the Python type, type-bound constraints and validators, and
 
 from __future__ import annotations
 
+import dataclasses
 import types
 import typing
 from collections.abc import Iterator, Mapping
@@ -74,6 +75,15 @@ class ProfileBase(BaseModel):
     @classmethod
     def _urls(cls, value: str | None) -> str | None:
         return check_url(value)
+
+    def values_for(self, settings: type[Any]) -> dict[str, Any]:
+        """This profile's values of the fields a dataclass of settings shares with it.
+
+        The login's and the port-forward's settings take a profile's fields by name,
+        so a field they gain is filled here with nothing else to change.
+        """
+        shared = {field.name for field in dataclasses.fields(settings)}
+        return {name: getattr(self, name) for name in type(self).model_fields if name in shared}
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # A proxy URL may carry a password: reprs (and so logs) show it masked.

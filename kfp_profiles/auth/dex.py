@@ -199,14 +199,7 @@ def settings_for(resolved: ResolvedProfile) -> DexLoginSettings:
     profile = resolved.profile
     assert isinstance(profile, PlatformDex), profile.kind
     return DexLoginSettings(
-        profile=resolved.name,
-        api_url=resolved.host,
-        username=profile.username,
-        connector=profile.connector,
-        verify_tls=profile.verify_tls,
-        ca_bundle=profile.ca_bundle,
-        proxy=profile.proxy,
-        timeout=float(profile.timeout),
+        profile=resolved.name, api_url=resolved.host, **profile.values_for(DexLoginSettings)
     )
 
 

@@ -151,15 +151,7 @@ def _carry_what_lives_outside(name: str, kind: str | None, new_name: str | None)
 @profile_argument()
 def remove(name: str) -> None:
     """Remove profile NAME, its keyring password and its cached session."""
-    from ..editing import remove_profile
-
-    config = profiles_config()
-    kind = _kind_in_file(config, name)
-    result = remove_profile(name, config=config)
-    click.echo(f"Removed profile '{name}' from {result.path}.")
-    for path in result.default_removed_from:
-        click.echo(f'It was the default: removed `default = "{name}"` from {path}.')
-    _carry_what_lives_outside(name, kind, None)
+    _remove_or_rename(name, None)
 
 
 @click.command()
@@ -167,14 +159,25 @@ def remove(name: str) -> None:
 @click.argument("new_name", metavar="NEW")
 def rename(name: str, new_name: str) -> None:
     """Rename profile NAME to NEW; its keyring password and cached session move too."""
-    from ..editing import rename_profile
+    _remove_or_rename(name, new_name)
+
+
+def _remove_or_rename(name: str, new_name: str | None) -> None:
+    """Remove (``new_name`` None) or rename a profile in its file, then what lives outside it."""
+    from ..editing import remove_profile, rename_profile
 
     config = profiles_config()
     kind = _kind_in_file(config, name)
-    result = rename_profile(name, new_name, config=config)
-    click.echo(f"Renamed profile '{name}' to '{new_name}' in {result.path}.")
-    for path in result.default_renamed_in:
-        click.echo(f"It is the default: `default` in {path} now names '{new_name}'.")
+    if new_name is None:
+        removed = remove_profile(name, config=config)
+        click.echo(f"Removed profile '{name}' from {removed.path}.")
+        for path in removed.default_removed_from:
+            click.echo(f'It was the default: removed `default = "{name}"` from {path}.')
+    else:
+        renamed = rename_profile(name, new_name, config=config)
+        click.echo(f"Renamed profile '{name}' to '{new_name}' in {renamed.path}.")
+        for path in renamed.default_renamed_in:
+            click.echo(f"It is the default: `default` in {path} now names '{new_name}'.")
     _carry_what_lives_outside(name, kind, new_name)
 
 

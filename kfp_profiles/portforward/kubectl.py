@@ -66,16 +66,7 @@ def spec_for(resolved: ResolvedProfile) -> PortForwardSpec:
     profile = resolved.profile
     if not isinstance(profile, StandalonePortForward):
         raise NotAPortForwardProfileError(profile=resolved.name, kind=resolved.kind)
-    return PortForwardSpec(
-        profile=resolved.name,
-        k8s_namespace=profile.k8s_namespace,
-        service=profile.service,
-        local_port=profile.local_port,
-        remote_port=profile.remote_port,
-        kube_context=profile.kube_context,
-        kubectl=profile.kubectl,
-        timeout=profile.timeout,
-    )
+    return PortForwardSpec(profile=resolved.name, **profile.values_for(PortForwardSpec))
 
 
 def kubectl_command(spec: PortForwardSpec) -> list[str]:
