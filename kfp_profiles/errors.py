@@ -208,12 +208,65 @@ class UnknownConnectorError(LoginError):
 
 
 class LoginFlowError(LoginError):
-    """The front door answered something no known Kubeflow release answers."""
+    """The front door answered something no known Kubeflow release answers.
+
+    Each subclass below names one way a login stops: its ``problem_fmt``,
+    filled from the same fields, becomes the ``problem`` field.
+    """
 
     fmt = (
         "The login of profile '{profile}' at {host} stopped: {problem}; check that "
         "`host` is the Kubeflow gateway's pipeline URL. Redirect trail: {trail}"
     )
+    problem_fmt: ClassVar[str] = "{problem}"
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        if "problem" not in fields:
+            fields["problem"] = self.problem_fmt.format(**fields)
+        super().__init__(message, **fields)
+
+
+class LoginRefusedAgainError(LoginFlowError):
+    problem_fmt = "{where} answered 403 again after a fresh start"
+
+
+class ApiUrlAnswerError(LoginFlowError):
+    problem_fmt = "the API URL answered {answer}"
+
+
+class OAuth2StartNotDexError(LoginFlowError):
+    problem_fmt = "/oauth2/start does not lead to Dex"
+
+
+class SignInWithoutDexError(LoginFlowError):
+    problem_fmt = "the API URL answers {status} but /oauth2/start does not lead to Dex"
+
+
+class RedirectsWithoutDexError(LoginFlowError):
+    problem_fmt = "the host keeps redirecting without reaching Dex"
+
+
+class NoConnectorOfferedError(LoginFlowError):
+    problem_fmt = "Dex's /auth answered {answer}, offering no connector"
+
+
+class NotAPasswordConnectorError(LoginFlowError):
+    problem_fmt = (
+        "connector '{connector}' answered {answer}, not a password form "
+        "(is it a password connector?)"
+    )
+
+
+class PasswordAnswerError(LoginFlowError):
+    problem_fmt = "Dex answered the password with {answer}"
+
+
+class ApprovalAnswerError(LoginFlowError):
+    problem_fmt = "Dex answered the approval with {answer}"
+
+
+class NoSessionCookieError(LoginFlowError):
+    problem_fmt = "the callback answered {answer} and set no session cookie"
 
 
 class InsecurePasswordPostError(LoginError):
@@ -247,6 +300,22 @@ class ApiError(KfpProfilesError):
     """The KFP API answered with an error we can explain."""
 
     exit_code = 7
+
+
+# --- doctor and check (kfp_profiles.doctor) ------------------------------------
+
+
+class HostOptionError(ConfigError):
+    fmt = (
+        "--host must be an http:// or https:// URL, like "
+        "http://localhost:8080/pipeline (got '{host}')."
+    )
+
+
+class TokenCheckError(ConfigError):
+    """`check` of a platform-in-cluster profile found a token the KFP API would refuse."""
+
+    fmt = "Profile '{profile}': the token {problem}."
 
 
 # --- kubectl port-forward ----------------------------------------------------

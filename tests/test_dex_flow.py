@@ -14,14 +14,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from pydantic import SecretStr
 
-from kfp_profiles.auth.dex_flow import (
+from kfp_profiles.auth.dex_flow import LoginOutcome, dex_login
+from kfp_profiles.auth.doors import Door
+from kfp_profiles.auth.exchange import (
     REDACTED,
     DexLoginSettings,
-    Door,
     HttpRequest,
     HttpResponse,
-    LoginOutcome,
-    dex_login,
     redact_url,
 )
 from kfp_profiles.errors import (
