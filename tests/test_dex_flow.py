@@ -7,7 +7,7 @@ in which order, and what it concludes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -21,12 +21,21 @@ from kfp_profiles.auth.exchange import (
     DexLoginSettings,
     HttpRequest,
     HttpResponse,
-    redact_url,
 )
 from kfp_profiles.errors import (
+    ApiUrlAnswerError,
+    ApprovalAnswerError,
     InsecurePasswordPostError,
     InvalidCredentialsError,
     LoginFlowError,
+    LoginRefusedAgainError,
+    NoConnectorOfferedError,
+    NoSessionCookieError,
+    NotAPasswordConnectorError,
+    OAuth2StartNotDexError,
+    PasswordAnswerError,
+    RedirectsWithoutDexError,
+    SignInWithoutDexError,
     UnknownConnectorError,
 )
 
@@ -459,37 +468,70 @@ def test_a_host_that_is_not_kubeflow_is_an_error_not_a_guess() -> None:
         run(door)
 
 
-# --- redaction and reprs --------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
-    ("url", "expected"),
+    ("error", "fields", "problem"),
     [
         (
-            "https://h/oauth2/callback?code=abc&state=xyz",
-            f"https://h/oauth2/callback?code={REDACTED}&state={REDACTED}",
+            LoginRefusedAgainError,
+            {"where": "the callback"},
+            "the callback answered 403 again after a fresh start",
         ),
         (
-            "https://h/dex/approval?req=r1&hmac=m1",
-            f"https://h/dex/approval?req={REDACTED}&hmac={REDACTED}",
+            ApiUrlAnswerError,
+            {"answer": "500 (text/plain)"},
+            "the API URL answered 500 (text/plain)",
+        ),
+        (OAuth2StartNotDexError, {}, "/oauth2/start does not lead to Dex"),
+        (
+            SignInWithoutDexError,
+            {"status": 401},
+            "the API URL answers 401 but /oauth2/start does not lead to Dex",
+        ),
+        (RedirectsWithoutDexError, {}, "the host keeps redirecting without reaching Dex"),
+        (
+            NoConnectorOfferedError,
+            {"answer": "400 (text/html)"},
+            "Dex's /auth answered 400 (text/html), offering no connector",
         ),
         (
-            "https://h/x?password=p&rd=%2Fpipeline",
-            f"https://h/x?password={REDACTED}&rd=%2Fpipeline",
+            NotAPasswordConnectorError,
+            {"connector": "github", "answer": "302 to https://github.com/login"},
+            "connector 'github' answered 302 to https://github.com/login, not a password form "
+            "(is it a password connector?)",
         ),
-        ("https://u:secret@h/p#frag", f"https://u:{REDACTED}@h/p"),
-        ("/dex/auth/local?req=old&back=", f"/dex/auth/local?req={REDACTED}&back="),
+        (
+            PasswordAnswerError,
+            {"answer": "500 (text/html)"},
+            "Dex answered the password with 500 (text/html)",
+        ),
+        (
+            ApprovalAnswerError,
+            {"answer": "400 (text/html)"},
+            "Dex answered the approval with 400 (text/html)",
+        ),
+        (
+            NoSessionCookieError,
+            {"answer": "302 to http://kf.test/pipeline"},
+            "the callback answered 302 to http://kf.test/pipeline and set no session cookie",
+        ),
     ],
 )
-def test_redact_url_hides_codes_states_and_passwords(url: str, expected: str) -> None:
-    assert redact_url(url) == expected
-
-
-def test_reprs_show_no_password_and_no_cookie_value() -> None:
-    request = HttpRequest(
-        "POST", "http://h/login?state=s", {"login": "u", "password": SecretStr(PASSWORD)}
+def test_each_way_a_login_stops_keeps_its_words(
+    error: type[LoginFlowError], fields: dict[str, object], problem: str
+) -> None:
+    raised = error(profile="prod", host=ORIGIN, trail="GET x -> 302", **fields)
+    assert isinstance(raised, LoginFlowError)
+    assert raised.fields["problem"] == problem
+    assert str(raised) == (
+        f"The login of profile 'prod' at {ORIGIN} stopped: {problem}; check that `host` is "
+        "the Kubeflow gateway's pipeline URL. Redirect trail: GET x -> 302"
     )
-    assert PASSWORD not in repr(request) and "state=s" not in repr(request)
+
+
+# --- reprs -----------------------------------------------------------------------------------
+
+
+def test_the_outcomes_repr_shows_no_cookie_value() -> None:
     outcome = LoginOutcome(
         cookies=(("oauth2_proxy_kubeflow", "cookievalue"),),
         expires_at=None,
@@ -497,18 +539,3 @@ def test_reprs_show_no_password_and_no_cookie_value() -> None:
         requests=4,
     )
     assert "cookievalue" not in repr(outcome) and "oauth2_proxy_kubeflow" in repr(outcome)
-
-
-def test_settings_origin_is_scheme_and_host_of_the_api_url() -> None:
-    settings = DexLoginSettings(
-        profile="p", api_url="HTTPS://KF.Example.com:8443/pipeline", username="u"
-    )
-    assert settings.origin == "https://kf.example.com:8443"
-    assert settings.api_path == "/pipeline"
-
-
-def test_form_data_unwraps_the_secret_only_when_asked() -> None:
-    request = HttpRequest("POST", "http://h/", {"password": SecretStr("x1"), "login": "u"})
-    form: Mapping[str, object] = request.form or {}
-    assert isinstance(form["password"], SecretStr)
-    assert request.form_data() == {"password": "x1", "login": "u"}
