@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -517,7 +518,7 @@ def test_a_host_that_is_not_kubeflow_is_an_error_not_a_guess() -> None:
     ],
 )
 def test_each_way_a_login_stops_keeps_its_words(
-    error: type[LoginFlowError], fields: dict[str, object], problem: str
+    error: type[LoginFlowError], fields: dict[str, Any], problem: str
 ) -> None:
     raised = error(profile="prod", host=ORIGIN, trail="GET x -> 302", **fields)
     assert isinstance(raised, LoginFlowError)
