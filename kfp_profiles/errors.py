@@ -8,7 +8,8 @@ Messages never contain a secret: callers pass names and paths, not values.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 
 class KfpProfilesError(Exception):
@@ -207,66 +208,54 @@ class UnknownConnectorError(LoginError):
     )
 
 
+#: The ways a login stops on an answer no known Kubeflow release gives (``LoginFlowError``).
+LoginStop = Literal[
+    "refused-again",
+    "api-url-answer",
+    "sign-in-without-dex",
+    "start-without-dex",
+    "redirect-loop",
+    "no-connector",
+    "not-a-password-form",
+    "password-answer",
+    "approval-answer",
+    "no-session-cookie",
+]
+
+
 class LoginFlowError(LoginError):
     """The front door answered something no known Kubeflow release answers.
 
-    Each subclass below names one way a login stops: its ``problem_fmt``,
-    filled from the same fields, becomes the ``problem`` field.
+    The field ``stop`` names the way the login stopped: its template in
+    ``problems``, filled from the same fields, is the ``problem`` of the message.
     """
 
     fmt = (
         "The login of profile '{profile}' at {host} stopped: {problem}; check that "
         "`host` is the Kubeflow gateway's pipeline URL. Redirect trail: {trail}"
     )
-    problem_fmt: ClassVar[str] = "{problem}"
+    problems: ClassVar[Mapping[LoginStop, str]] = {
+        "refused-again": "{where} answered 403 again after a fresh start",
+        "api-url-answer": "the API URL answered {answer}",
+        "sign-in-without-dex": (
+            "the API URL answers {status} but /oauth2/start does not lead to Dex"
+        ),
+        "start-without-dex": "/oauth2/start does not lead to Dex",
+        "redirect-loop": "the host keeps redirecting without reaching Dex",
+        "no-connector": "Dex's /auth answered {answer}, offering no connector",
+        "not-a-password-form": (
+            "connector '{connector}' answered {answer}, not a password form "
+            "(is it a password connector?)"
+        ),
+        "password-answer": "Dex answered the password with {answer}",
+        "approval-answer": "Dex answered the approval with {answer}",
+        "no-session-cookie": "the callback answered {answer} and set no session cookie",
+    }
 
     def __init__(self, message: str | None = None, **fields: Any) -> None:
-        if "problem" not in fields:
-            fields["problem"] = self.problem_fmt.format(**fields)
+        if "problem" not in fields and "stop" in fields:
+            fields["problem"] = self.problems[fields["stop"]].format(**fields)
         super().__init__(message, **fields)
-
-
-class LoginRefusedAgainError(LoginFlowError):
-    problem_fmt = "{where} answered 403 again after a fresh start"
-
-
-class ApiUrlAnswerError(LoginFlowError):
-    problem_fmt = "the API URL answered {answer}"
-
-
-class OAuth2StartNotDexError(LoginFlowError):
-    problem_fmt = "/oauth2/start does not lead to Dex"
-
-
-class SignInWithoutDexError(LoginFlowError):
-    problem_fmt = "the API URL answers {status} but /oauth2/start does not lead to Dex"
-
-
-class RedirectsWithoutDexError(LoginFlowError):
-    problem_fmt = "the host keeps redirecting without reaching Dex"
-
-
-class NoConnectorOfferedError(LoginFlowError):
-    problem_fmt = "Dex's /auth answered {answer}, offering no connector"
-
-
-class NotAPasswordConnectorError(LoginFlowError):
-    problem_fmt = (
-        "connector '{connector}' answered {answer}, not a password form "
-        "(is it a password connector?)"
-    )
-
-
-class PasswordAnswerError(LoginFlowError):
-    problem_fmt = "Dex answered the password with {answer}"
-
-
-class ApprovalAnswerError(LoginFlowError):
-    problem_fmt = "Dex answered the approval with {answer}"
-
-
-class NoSessionCookieError(LoginFlowError):
-    problem_fmt = "the callback answered {answer} and set no session cookie"
 
 
 class InsecurePasswordPostError(LoginError):

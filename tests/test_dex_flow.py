@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -24,19 +24,10 @@ from kfp_profiles.auth.exchange import (
     HttpResponse,
 )
 from kfp_profiles.errors import (
-    ApiUrlAnswerError,
-    ApprovalAnswerError,
     InsecurePasswordPostError,
     InvalidCredentialsError,
     LoginFlowError,
-    LoginRefusedAgainError,
-    NoConnectorOfferedError,
-    NoSessionCookieError,
-    NotAPasswordConnectorError,
-    OAuth2StartNotDexError,
-    PasswordAnswerError,
-    RedirectsWithoutDexError,
-    SignInWithoutDexError,
+    LoginStop,
     UnknownConnectorError,
 )
 
@@ -470,63 +461,66 @@ def test_a_host_that_is_not_kubeflow_is_an_error_not_a_guess() -> None:
 
 
 @pytest.mark.parametrize(
-    ("error", "fields", "problem"),
+    ("stop", "fields", "problem"),
     [
         (
-            LoginRefusedAgainError,
+            "refused-again",
             {"where": "the callback"},
             "the callback answered 403 again after a fresh start",
         ),
         (
-            ApiUrlAnswerError,
+            "api-url-answer",
             {"answer": "500 (text/plain)"},
             "the API URL answered 500 (text/plain)",
         ),
-        (OAuth2StartNotDexError, {}, "/oauth2/start does not lead to Dex"),
+        ("start-without-dex", {}, "/oauth2/start does not lead to Dex"),
         (
-            SignInWithoutDexError,
+            "sign-in-without-dex",
             {"status": 401},
             "the API URL answers 401 but /oauth2/start does not lead to Dex",
         ),
-        (RedirectsWithoutDexError, {}, "the host keeps redirecting without reaching Dex"),
+        ("redirect-loop", {}, "the host keeps redirecting without reaching Dex"),
         (
-            NoConnectorOfferedError,
+            "no-connector",
             {"answer": "400 (text/html)"},
             "Dex's /auth answered 400 (text/html), offering no connector",
         ),
         (
-            NotAPasswordConnectorError,
+            "not-a-password-form",
             {"connector": "github", "answer": "302 to https://github.com/login"},
             "connector 'github' answered 302 to https://github.com/login, not a password form "
             "(is it a password connector?)",
         ),
         (
-            PasswordAnswerError,
+            "password-answer",
             {"answer": "500 (text/html)"},
             "Dex answered the password with 500 (text/html)",
         ),
         (
-            ApprovalAnswerError,
+            "approval-answer",
             {"answer": "400 (text/html)"},
             "Dex answered the approval with 400 (text/html)",
         ),
         (
-            NoSessionCookieError,
+            "no-session-cookie",
             {"answer": "302 to http://kf.test/pipeline"},
             "the callback answered 302 to http://kf.test/pipeline and set no session cookie",
         ),
     ],
 )
 def test_each_way_a_login_stops_keeps_its_words(
-    error: type[LoginFlowError], fields: dict[str, Any], problem: str
+    stop: LoginStop, fields: dict[str, Any], problem: str
 ) -> None:
-    raised = error(profile="prod", host=ORIGIN, trail="GET x -> 302", **fields)
-    assert isinstance(raised, LoginFlowError)
+    raised = LoginFlowError(stop=stop, profile="prod", host=ORIGIN, trail="GET x -> 302", **fields)
     assert raised.fields["problem"] == problem
     assert str(raised) == (
         f"The login of profile 'prod' at {ORIGIN} stopped: {problem}; check that `host` is "
         "the Kubeflow gateway's pipeline URL. Redirect trail: GET x -> 302"
     )
+
+
+def test_every_way_a_login_stops_has_its_words() -> None:
+    assert set(LoginFlowError.problems) == set(get_args(LoginStop))
 
 
 # --- reprs -----------------------------------------------------------------------------------

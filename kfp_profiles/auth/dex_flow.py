@@ -72,19 +72,10 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from ..errors import (
-    ApiUrlAnswerError,
-    ApprovalAnswerError,
     InsecurePasswordPostError,
     InvalidCredentialsError,
     LoginFlowError,
-    LoginRefusedAgainError,
-    NoConnectorOfferedError,
-    NoSessionCookieError,
-    NotAPasswordConnectorError,
-    OAuth2StartNotDexError,
-    PasswordAnswerError,
-    RedirectsWithoutDexError,
-    SignInWithoutDexError,
+    LoginStop,
     UnknownConnectorError,
 )
 from ..session import format_cookie_header
@@ -189,7 +180,7 @@ def dex_login(
         except _RefusedAfterPassword as exc:
             refused = exc.where
             hint = walk.door or hint
-    raise walk.failure(LoginRefusedAgainError, where=refused)
+    raise walk.failure("refused-again", where=refused)
 
 
 def _log_in_once(walk: _LoginWalk, password: SecretStr, door_hint: Door | None) -> LoginFlow:
@@ -233,9 +224,10 @@ class _LoginWalk:
     def get(self, url: str) -> Generator[HttpRequest, HttpResponse, HttpResponse]:
         return self.send(HttpRequest("GET", url))
 
-    def failure(self, error: type[LoginFlowError], **fields: Any) -> LoginFlowError:
-        """``error`` naming the profile, the host and the redacted trail so far."""
-        return error(
+    def failure(self, stop: LoginStop, **fields: Any) -> LoginFlowError:
+        """The login stopped as ``stop`` says: the error names the profile, host and trail."""
+        return LoginFlowError(
+            stop=stop,
             profile=self.settings.profile,
             host=self.settings.origin,
             trail=render_trail(self.trail),
@@ -287,13 +279,13 @@ def probe_api_url(walk: _LoginWalk) -> Generator[HttpRequest, HttpResponse, str 
         if answer.door == "oauth2-proxy":
             # The second config: 401 {} on API paths, a 403 sign-in page elsewhere.
             if walk.tried_oauth2_start:
-                raise walk.failure(SignInWithoutDexError, status=response.status)
+                raise walk.failure("sign-in-without-dex", status=response.status)
             dex_auth_url = yield from start_at_oauth2_proxy(walk)
             if dex_auth_url is None:
-                raise walk.failure(OAuth2StartNotDexError)
+                raise walk.failure("start-without-dex")
             return dex_auth_url
-        raise walk.failure(ApiUrlAnswerError, answer=describe_answer(response))
-    raise walk.failure(RedirectsWithoutDexError)
+        raise walk.failure("api-url-answer", answer=describe_answer(response))
+    raise walk.failure("redirect-loop")
 
 
 # --- step 2: the connector and its password form -------------------------------------------
@@ -316,7 +308,7 @@ def reach_password_form(
     form_url = password_form_target(response)
     if form_url is None:
         raise walk.failure(
-            NotAPasswordConnectorError,
+            "not-a-password-form",
             connector=walk.settings.connector,
             answer=describe_answer(response),
         )
@@ -327,7 +319,7 @@ def choose_connector(walk: _LoginWalk, response: HttpResponse) -> str:
     """The profile's connector among those Dex's ``/auth`` answer offers."""
     offered = offered_connectors(response)
     if not offered:
-        raise walk.failure(NoConnectorOfferedError, answer=describe_answer(response))
+        raise walk.failure("no-connector", answer=describe_answer(response))
     wanted = walk.settings.connector
     if wanted not in offered:
         raise UnknownConnectorError(
@@ -363,7 +355,7 @@ def post_password(
     if response.status == 403:
         raise _RefusedAfterPassword("the password POST")
     if response.location is None:
-        raise walk.failure(PasswordAnswerError, answer=describe_answer(response))
+        raise walk.failure("password-answer", answer=describe_answer(response))
     return response.location
 
 
@@ -375,7 +367,7 @@ def approve(walk: _LoginWalk, approval_url: str) -> Generator[HttpRequest, HttpR
         raise _RefusedAfterPassword("the approval")
     target = response.location
     if target is None or is_approval_url(target):
-        raise walk.failure(ApprovalAnswerError, answer=describe_answer(response))
+        raise walk.failure("approval-answer", answer=describe_answer(response))
     return target
 
 
@@ -389,7 +381,7 @@ def finish_at_callback(
     now = walk.clock()
     cookies = [c for c in set_cookies(response.header_values("Set-Cookie"), now) if not c.deleted]
     if response.status >= 400 or not cookies:
-        raise walk.failure(NoSessionCookieError, answer=describe_answer(response))
+        raise walk.failure("no-session-cookie", answer=describe_answer(response))
     expiries = [c.expires_at for c in cookies if c.expires_at is not None]
     return LoginOutcome(
         cookies=tuple((c.name, c.value) for c in cookies),
