@@ -106,7 +106,7 @@ from .exchange import (
 from .pages import query_params, set_cookies
 
 # DexLoginSettings, Door, HttpRequest, HttpResponse and door_from_text are defined in
-# auth.exchange and auth.doors; auth.dex imports them from here.
+# auth.exchange and auth.doors; auth.dex imports them from here, as it did before they moved.
 __all__ = [
     "DexLoginSettings",
     "Door",
