@@ -84,7 +84,8 @@ class _Trial:
         self.client: ProfileClient | None = None
 
     @property
-    def profile(self) -> ResolvedProfile:
+    def checked(self) -> ResolvedProfile:
+        """The profile checked, once the resolve step passed."""
         assert self.resolved is not None, "the resolve step passed"
         return self.resolved
 
@@ -97,15 +98,15 @@ class _Trial:
     def forward(self) -> str | None:
         from ..client import base_url_for
 
-        self.base_url = base_url_for(self.profile)
-        if not self.profile.forward_is_managed:
+        self.base_url = base_url_for(self.checked)
+        if not self.checked.forward_is_managed:
             return None
         return f"KFP answers at {self.base_url}"
 
     def authenticate(self) -> str | None:
         from ..auth import authenticator_for
 
-        resolved = self.profile
+        resolved = self.checked
         auth = self.auth = authenticator_for(resolved, prompt=self.prompt)
         if isinstance(resolved.profile, PlatformDex):
             return _dex_login_detail(resolved, resolved.profile, auth)
@@ -120,7 +121,7 @@ class _Trial:
         from ..kfp_client import ProfileClient
 
         assert self.auth is not None, "the authenticate step passed"
-        self.client = ProfileClient(self.profile, self.auth, base_url=self.base_url)
+        self.client = ProfileClient(self.checked, self.auth, base_url=self.base_url)
         answer = self.client._healthz_api.healthz_service_get_healthz()
         multi_user = getattr(answer, "multi_user", None)
         mode = "multi-user" if multi_user else "single-user"
@@ -133,7 +134,7 @@ class _Trial:
         total = getattr(answer, "total_size", None)
         listed = len(getattr(answer, "experiments", None) or [])
         count = total if isinstance(total, int) else listed
-        namespace = self.profile.profile.namespace
+        namespace = self.checked.profile.namespace
         where = f" in namespace {namespace}" if namespace else ""
         return f"{count} experiment{'s' if count != 1 else ''}{where}"
 
