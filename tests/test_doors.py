@@ -1,6 +1,6 @@
 """The front-door recogniser (kfp_profiles.auth.doors): answers and URLs -> door and Dex page.
 
-First tables of canned answers, one row per shape front-door.md describes;
+First tables of canned answers, one row per shape a Kubeflow door or Dex answers;
 then every Kubeflow release of the emulator, asked over real HTTP on loopback,
 read by the same functions the login and the doctor use.
 """
@@ -333,7 +333,7 @@ def test_whether_dex_shows_its_approval_page(
     assert approval_page(door, url, old_paths=old_paths) == approval
 
 
-# --- every release of front-door.md, as the emulator answers ------------------------------------
+# --- every Kubeflow release, as the emulator answers --------------------------------------------
 
 #: release -> (door, door a login names, approval page, old Dex paths)
 RELEASES: dict[str, tuple[DoorName, str, str, bool]] = {

@@ -2,8 +2,9 @@
 
 One vocabulary of doors for the login (:mod:`kfp_profiles.auth.dex_flow`), the
 door name its session cache keeps (:mod:`kfp_profiles.session`) and the
-doctor's fingerprint (:mod:`kfp_profiles.doctor.fingerprint`), read off
-front-door.md:
+doctor's fingerprint (:mod:`kfp_profiles.doctor.fingerprint`), one door per
+shape the Kubeflow releases 1.5 to 1.11 give it (the emulator in
+:mod:`kfp_profiles.testing` plays each):
 
 - ``none``: the API answers with no login (standalone KFP, a port-forward);
 - ``oauth2-proxy``: Kubeflow 1.9.1+, API paths answer 401 ``{}``, pages a 403
