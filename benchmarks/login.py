@@ -48,7 +48,7 @@ from unittest import mock
 from pydantic import SecretStr
 
 from kfp_profiles.auth.dex import DexAuth
-from kfp_profiles.auth.dex_flow import DexLoginSettings
+from kfp_profiles.auth.exchange import DexLoginSettings
 from kfp_profiles.session import FileSessionStore, SessionCache
 from kfp_profiles.testing import Emulator
 

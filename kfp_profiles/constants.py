@@ -21,6 +21,8 @@ DEFAULT_TOKEN_PATH = "/var/run/secrets/kubeflow/pipelines/token"
 SDK_TOKEN_PATH_ENV = "KF_PIPELINES_SA_TOKEN_PATH"
 #: The pod's own namespace, written by Kubernetes into every pod.
 POD_NAMESPACE_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+#: Set by Kubernetes in every container of a pod: the API server's address.
+KUBERNETES_HOST_ENV = "KUBERNETES_SERVICE_HOST"
 
 # --- the SDK's other variables ------------------------------------------------------------
 

@@ -8,7 +8,8 @@ Messages never contain a secret: callers pass names and paths, not values.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 
 class KfpProfilesError(Exception):
@@ -336,13 +337,54 @@ class UnknownConnectorError(LoginError):
     )
 
 
+#: The ways a login stops on an answer no known Kubeflow release gives (``LoginFlowError``).
+LoginStop = Literal[
+    "refused-again",
+    "api-url-answer",
+    "sign-in-without-dex",
+    "start-without-dex",
+    "redirect-loop",
+    "no-connector",
+    "not-a-password-form",
+    "password-answer",
+    "approval-answer",
+    "no-session-cookie",
+]
+
+
 class LoginFlowError(LoginError):
-    """The front door answered something no known Kubeflow release answers."""
+    """The front door answered something no known Kubeflow release answers.
+
+    The field ``stop`` names the way the login stopped: its template in
+    ``problems``, filled from the same fields, is the ``problem`` of the message.
+    """
 
     fmt = (
         "The login of profile '{profile}' at {host} stopped: {problem}; check that "
         "`host` is the Kubeflow gateway's pipeline URL. Redirect trail: {trail}"
     )
+    problems: ClassVar[Mapping[LoginStop, str]] = {
+        "refused-again": "{where} answered 403 again after a fresh start",
+        "api-url-answer": "the API URL answered {answer}",
+        "sign-in-without-dex": (
+            "the API URL answers {status} but /oauth2/start does not lead to Dex"
+        ),
+        "start-without-dex": "/oauth2/start does not lead to Dex",
+        "redirect-loop": "the host keeps redirecting without reaching Dex",
+        "no-connector": "Dex's /auth answered {answer}, offering no connector",
+        "not-a-password-form": (
+            "connector '{connector}' answered {answer}, not a password form "
+            "(is it a password connector?)"
+        ),
+        "password-answer": "Dex answered the password with {answer}",
+        "approval-answer": "Dex answered the approval with {answer}",
+        "no-session-cookie": "the callback answered {answer} and set no session cookie",
+    }
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        if "problem" not in fields and "stop" in fields:
+            fields["problem"] = self.problems[fields["stop"]].format(**fields)
+        super().__init__(message, **fields)
 
 
 class InsecurePasswordPostError(LoginError):
@@ -391,6 +433,22 @@ class ApiError(KfpProfilesError):
     """The KFP API answered with an error we can explain."""
 
     exit_code = 7
+
+
+# --- doctor and check (kfp_profiles.doctor) ------------------------------------
+
+
+class HostOptionError(ConfigError):
+    fmt = (
+        "--host must be an http:// or https:// URL, like "
+        "http://localhost:8080/pipeline (got '{host}')."
+    )
+
+
+class TokenCheckError(ConfigError):
+    """`check` of a platform-in-cluster profile found a token the KFP API would refuse."""
+
+    fmt = "Profile '{profile}': the token {problem}."
 
 
 # --- kubectl port-forward ----------------------------------------------------

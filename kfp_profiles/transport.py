@@ -11,16 +11,21 @@ SDK alone ignores).
 
 Failure: a request that never got an answer, on either hop, becomes one
 :class:`~kfp_profiles.errors.ConnectionFailedError` naming the origin and the
-setting to change (:func:`connection_failed`).
+setting to change (:func:`connection_failed`). :func:`describe_failure` puts
+any failure in words: that one, and for ``check`` an error of ours, the KFP
+API's ``ApiException`` or anything else.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.request
+from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from .errors import ConnectionFailedError
+from .errors import ConnectionFailedError, KfpProfilesError
 
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
@@ -89,6 +94,24 @@ _DNS_MARKERS = (
 _CA_UNREADABLE_MARKERS = ("CA certificate bundle", "NO_CERTIFICATE_OR_CRL_FOUND")
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """How a request that got no answer was sent: its timeout and the trust it used."""
+
+    timeout: float
+    #: The trust the request used (:func:`tls_trust`).
+    trust: bool | str
+    #: What named its CA bundle (``ca_bundle`` or an environment variable); None when nothing did.
+    setting: str | None = None
+
+
+class Failure(NamedTuple):
+    """A failure in words: what happened, and how to fix it when ``cause`` does not say."""
+
+    cause: str
+    fix: str = ""
+
+
 def connection_failed(
     exc: BaseException,
     url: str,
@@ -104,24 +127,50 @@ def connection_failed(
     code) stay out of the message.
     """
     trust, setting = _trust_and_setting(verify_tls, ca_bundle)
-    cause, fix = describe_failure(exc, timeout, trust, setting)
+    cause, fix = describe_failure(exc, Attempt(timeout, trust, setting))
     return ConnectionFailedError(host=origin(url), profile=profile, cause=cause, fix=fix)
 
 
-def describe_failure(
-    exc: BaseException, timeout: float, trust: bool | str, setting: str | None
-) -> tuple[str, str]:
-    """(cause, fix) for a request that never got an answer, on either hop.
+def describe_failure(exc: BaseException, attempt: Attempt | None = None) -> Failure:
+    """``exc`` in words, naming what the server said where it said something.
 
-    ``trust`` is the one the request used (:func:`tls_trust`) and ``setting``
-    what named its CA bundle (``ca_bundle`` or an environment variable). The
-    login (requests) and the API calls (urllib3 under kfp) wrap the same
-    urllib3 errors, so one reading of the chain gives both the same sentence.
+    With ``attempt``, ``exc`` is a request that never got an answer, on either
+    hop: the login (requests) and the API calls (urllib3 under kfp) wrap the
+    same urllib3 errors, so one reading of the chain gives both the same
+    cause and fix. Without, it is any failure (of a ``check`` step): an
+    error of ours says it all, an ``ApiException`` gives the KFP API's status
+    and message, anything else its type and first line.
     """
+    if attempt is not None:
+        return _unanswered(exc, attempt)
+    if isinstance(exc, KfpProfilesError):
+        return Failure(str(exc))
+    status = getattr(exc, "status", None)
+    if status is not None and type(exc).__name__ == "ApiException":  # kfp_server_api's
+        return Failure(_api_answer(exc, status))
+    text = str(exc).strip().splitlines()
+    return Failure(f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": "))
+
+
+def _api_answer(exc: BaseException, status: object) -> str:
+    body = getattr(exc, "body", None) or ""
+    message = ""
+    try:
+        parsed = json.loads(body) if isinstance(body, str) else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        message = str(parsed.get("message") or parsed.get("error") or "")
+    reason = getattr(exc, "reason", "") or ""
+    return f"the KFP API answered {status} {reason}".rstrip() + (f": {message}" if message else "")
+
+
+def _unanswered(exc: BaseException, attempt: Attempt) -> Failure:
     from urllib3 import exceptions as urllib3_errors
 
     chain = _exception_chain(exc)
     text = " | ".join(f"{type(e).__name__}: {e}" for e in chain)
+    timeout = attempt.timeout
 
     def seen(*kinds: type[BaseException]) -> bool:
         return any(isinstance(e, kinds) for e in chain)
@@ -131,56 +180,58 @@ def describe_failure(
     if any(m in text for m in _CA_UNREADABLE_MARKERS) or (
         file_error and seen(urllib3_errors.SSLError)
     ):
-        return _unreadable_ca_bundle(trust, setting)
+        return _unreadable_ca_bundle(attempt.trust, attempt.setting)
     if seen(urllib3_errors.ProxyError):
-        return (
+        return Failure(
             "the proxy refused or failed the connection",
             "check the profile's `proxy`, or HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
         )
     if seen(urllib3_errors.SSLError) or "SSLError" in text or "CERTIFICATE_VERIFY" in text:
-        return (
+        return Failure(
             "TLS failed: the server's TLS certificate could not be verified",
             "set `ca_bundle` to the CA that signed it (or `verify_tls = false` for a test cluster)",
         )
     if seen(urllib3_errors.NameResolutionError) or any(m in text for m in _DNS_MARKERS):
-        return (
+        return Failure(
             "the host name does not resolve (DNS)",
             "check the spelling of `host`, or the DNS or VPN you need to reach it",
         )
     # NewConnectionError subclasses ConnectTimeoutError: test it first.
     if seen(urllib3_errors.NewConnectionError, ConnectionRefusedError) or "refused" in text:
-        return (
+        return Failure(
             "the connection was refused (nothing listens there)",
             "check the host and port, or start the port-forward",
         )
     if seen(urllib3_errors.ConnectTimeoutError):
-        return (
+        return Failure(
             f"no connection within {timeout:g} s",
             "check that the host and port are right and reachable, or raise `timeout` "
             "in the profile",
         )
     if seen(urllib3_errors.ReadTimeoutError, TimeoutError):
-        return (
+        return Failure(
             f"the server accepted the connection but sent no answer within {timeout:g} s",
             "check the server, or raise `timeout` in the profile",
         )
     if seen(urllib3_errors.ProtocolError):
-        return "the connection broke mid-answer", "try again, and check the server"
-    return f"the connection failed ({type(exc).__name__})", "check the host and the network"
+        return Failure("the connection broke mid-answer", "try again, and check the server")
+    return Failure(
+        f"the connection failed ({type(exc).__name__})", "check the host and the network"
+    )
 
 
-def _unreadable_ca_bundle(trust: bool | str, setting: str | None) -> tuple[str, str]:
+def _unreadable_ca_bundle(trust: bool | str, setting: str | None) -> Failure:
     if not isinstance(trust, str) or setting is None:
-        return (
+        return Failure(
             "the default CA bundle cannot be read",
             "set `ca_bundle` to a PEM file of the CAs to trust",
         )
     if setting in CA_BUNDLE_VARIABLES:
-        return (
+        return Failure(
             f"the CA bundle {trust} named by {setting} cannot be read",
             f"point {setting} at an existing PEM file, or unset it",
         )
-    return (
+    return Failure(
         f"the CA bundle {trust} cannot be read",
         f"point {setting} at an existing PEM file",
     )

@@ -7,27 +7,27 @@ in which order, and what it concludes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any, get_args
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from pydantic import SecretStr
 
-from kfp_profiles.auth.dex_flow import (
+from kfp_profiles.auth.dex_flow import LoginOutcome, dex_login
+from kfp_profiles.auth.doors import Door
+from kfp_profiles.auth.exchange import (
     REDACTED,
     DexLoginSettings,
-    Door,
     HttpRequest,
     HttpResponse,
-    LoginOutcome,
-    dex_login,
-    redact_url,
 )
 from kfp_profiles.errors import (
     InsecurePasswordPostError,
     InvalidCredentialsError,
     LoginFlowError,
+    LoginStop,
     UnknownConnectorError,
 )
 
@@ -460,37 +460,73 @@ def test_a_host_that_is_not_kubeflow_is_an_error_not_a_guess() -> None:
         run(door)
 
 
-# --- redaction and reprs --------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
-    ("url", "expected"),
+    ("stop", "fields", "problem"),
     [
         (
-            "https://h/oauth2/callback?code=abc&state=xyz",
-            f"https://h/oauth2/callback?code={REDACTED}&state={REDACTED}",
+            "refused-again",
+            {"where": "the callback"},
+            "the callback answered 403 again after a fresh start",
         ),
         (
-            "https://h/dex/approval?req=r1&hmac=m1",
-            f"https://h/dex/approval?req={REDACTED}&hmac={REDACTED}",
+            "api-url-answer",
+            {"answer": "500 (text/plain)"},
+            "the API URL answered 500 (text/plain)",
+        ),
+        ("start-without-dex", {}, "/oauth2/start does not lead to Dex"),
+        (
+            "sign-in-without-dex",
+            {"status": 401},
+            "the API URL answers 401 but /oauth2/start does not lead to Dex",
+        ),
+        ("redirect-loop", {}, "the host keeps redirecting without reaching Dex"),
+        (
+            "no-connector",
+            {"answer": "400 (text/html)"},
+            "Dex's /auth answered 400 (text/html), offering no connector",
         ),
         (
-            "https://h/x?password=p&rd=%2Fpipeline",
-            f"https://h/x?password={REDACTED}&rd=%2Fpipeline",
+            "not-a-password-form",
+            {"connector": "github", "answer": "302 to https://github.com/login"},
+            "connector 'github' answered 302 to https://github.com/login, not a password form "
+            "(is it a password connector?)",
         ),
-        ("https://u:secret@h/p#frag", f"https://u:{REDACTED}@h/p"),
-        ("/dex/auth/local?req=old&back=", f"/dex/auth/local?req={REDACTED}&back="),
+        (
+            "password-answer",
+            {"answer": "500 (text/html)"},
+            "Dex answered the password with 500 (text/html)",
+        ),
+        (
+            "approval-answer",
+            {"answer": "400 (text/html)"},
+            "Dex answered the approval with 400 (text/html)",
+        ),
+        (
+            "no-session-cookie",
+            {"answer": "302 to http://kf.test/pipeline"},
+            "the callback answered 302 to http://kf.test/pipeline and set no session cookie",
+        ),
     ],
 )
-def test_redact_url_hides_codes_states_and_passwords(url: str, expected: str) -> None:
-    assert redact_url(url) == expected
-
-
-def test_reprs_show_no_password_and_no_cookie_value() -> None:
-    request = HttpRequest(
-        "POST", "http://h/login?state=s", {"login": "u", "password": SecretStr(PASSWORD)}
+def test_each_way_a_login_stops_keeps_its_words(
+    stop: LoginStop, fields: dict[str, Any], problem: str
+) -> None:
+    raised = LoginFlowError(stop=stop, profile="prod", host=ORIGIN, trail="GET x -> 302", **fields)
+    assert raised.fields["problem"] == problem
+    assert str(raised) == (
+        f"The login of profile 'prod' at {ORIGIN} stopped: {problem}; check that `host` is "
+        "the Kubeflow gateway's pipeline URL. Redirect trail: GET x -> 302"
     )
-    assert PASSWORD not in repr(request) and "state=s" not in repr(request)
+
+
+def test_every_way_a_login_stops_has_its_words() -> None:
+    assert set(LoginFlowError.problems) == set(get_args(LoginStop))
+
+
+# --- reprs -----------------------------------------------------------------------------------
+
+
+def test_the_outcomes_repr_shows_no_cookie_value() -> None:
     outcome = LoginOutcome(
         cookies=(("oauth2_proxy_kubeflow", "cookievalue"),),
         expires_at=None,
@@ -498,18 +534,3 @@ def test_reprs_show_no_password_and_no_cookie_value() -> None:
         requests=4,
     )
     assert "cookievalue" not in repr(outcome) and "oauth2_proxy_kubeflow" in repr(outcome)
-
-
-def test_settings_origin_is_scheme_and_host_of_the_api_url() -> None:
-    settings = DexLoginSettings(
-        profile="p", api_url="HTTPS://KF.Example.com:8443/pipeline", username="u"
-    )
-    assert settings.origin == "https://kf.example.com:8443"
-    assert settings.api_path == "/pipeline"
-
-
-def test_form_data_unwraps_the_secret_only_when_asked() -> None:
-    request = HttpRequest("POST", "http://h/", {"password": SecretStr("x1"), "login": "u"})
-    form: Mapping[str, object] = request.form or {}
-    assert isinstance(form["password"], SecretStr)
-    assert request.form_data() == {"password": "x1", "login": "u"}

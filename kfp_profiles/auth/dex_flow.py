@@ -4,7 +4,9 @@
 :class:`HttpRequest` at a time and is sent back the :class:`HttpResponse`; no
 redirect is followed for it, so every hop is a decision made here, and the
 tests step it with canned answers. :mod:`kfp_profiles.auth.http` runs it over
-real HTTP.
+real HTTP. What each answer means (which door, which Dex page) is read by
+:mod:`kfp_profiles.auth.doors`; the messages themselves are those of
+:mod:`kfp_profiles.auth.exchange`.
 
 The steps, each a small function below:
 
@@ -61,14 +63,11 @@ The KFP guide's login costs 8 to 9 requests on the same doors.
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
-from html.parser import HTMLParser
-from typing import Literal
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -76,11 +75,38 @@ from ..errors import (
     InsecurePasswordPostError,
     InvalidCredentialsError,
     LoginFlowError,
+    LoginStop,
     UnknownConnectorError,
 )
 from ..session import format_cookie_header
 from ..transport import origin
+from .doors import (
+    Door,
+    connector_url,
+    door_from_text,
+    door_into_dex,
+    is_approval_url,
+    is_password_form_url,
+    login_door,
+    oauth2_start_url,
+    offered_connectors,
+    password_form_target,
+    password_rejected,
+    read_api_answer,
+)
+from .exchange import (
+    DexLoginSettings,
+    HttpRequest,
+    HttpResponse,
+    TrailStep,
+    describe_answer,
+    redact_url,
+    render_trail,
+)
+from .pages import query_params, set_cookies
 
+# DexLoginSettings, Door, HttpRequest, HttpResponse and door_from_text are defined in
+# auth.exchange and auth.doors; auth.dex imports them from here, as it did before they moved.
 __all__ = [
     "DexLoginSettings",
     "Door",
@@ -88,110 +114,14 @@ __all__ = [
     "HttpResponse",
     "LoginFlow",
     "LoginOutcome",
-    "TrailStep",
     "dex_login",
     "door_from_text",
-    "oauth2_start_url",
-    "query_params",
-    "redact_url",
-    "render_trail",
 ]
 
-#: The front doors a login can meet; "none" is a host with no login at all.
-Door = Literal["oauth2-proxy", "oidc-authservice", "none"]
-
-#: Query parameters whose values are secrets or one-time codes: never shown.
-SENSITIVE_QUERY_KEYS = frozenset({"code", "state", "req", "hmac", "password"})
-REDACTED = "REDACTED"
-
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 #: Redirects followed on the host itself while looking for the door (e.g. /pipeline -> /pipeline/).
 _MAX_PROBE_HOPS = 5
 #: Kubeflow's CI login restarts once when the door answers 403 after the password.
 _RESTARTS_AFTER_403 = 1
-
-
-# --- the values the flow exchanges with its driver ------------------------------------------
-
-
-@dataclass(frozen=True)
-class DexLoginSettings:
-    """What a login needs to know about the profile, minus the password."""
-
-    profile: str
-    #: The KFP API URL at the gateway, e.g. ``https://kf.example.com/pipeline``.
-    api_url: str
-    username: str
-    connector: str = "local"
-    verify_tls: bool = True
-    ca_bundle: str | None = None
-    proxy: str | None = None
-    timeout: float = 30.0
-
-    @property
-    def origin(self) -> str:
-        """``scheme://host[:port]`` of the API URL: where the login starts."""
-        return origin(self.api_url)
-
-    @property
-    def api_path(self) -> str:
-        return urlsplit(self.api_url).path or "/"
-
-    @property
-    def is_https(self) -> bool:
-        return urlsplit(self.api_url).scheme.lower() == "https"
-
-
-@dataclass(frozen=True, repr=False)
-class HttpRequest:
-    """One request the flow wants sent, redirects not followed."""
-
-    method: str
-    url: str
-    #: Form fields for a POST; a SecretStr is unwrapped only by the driver, at send time.
-    form: Mapping[str, str | SecretStr] | None = None
-
-    def form_data(self) -> dict[str, str] | None:
-        if self.form is None:
-            return None
-        return {
-            key: value.get_secret_value() if isinstance(value, SecretStr) else value
-            for key, value in self.form.items()
-        }
-
-    def __repr__(self) -> str:
-        fields = f", form fields {sorted(self.form)}" if self.form else ""
-        return f"HttpRequest({self.method} {redact_url(self.url)}{fields})"
-
-
-@dataclass(frozen=True, repr=False)
-class HttpResponse:
-    """The answer to an :class:`HttpRequest`; ``url`` is the URL that was requested."""
-
-    status: int
-    url: str
-    #: Every header line in order; repeated names (``Set-Cookie``) appear once per line.
-    headers: tuple[tuple[str, str], ...] = ()
-    body_text: str = ""
-
-    def header_values(self, name: str) -> list[str]:
-        wanted = name.lower()
-        return [value for key, value in self.headers if key.lower() == wanted]
-
-    def header(self, name: str) -> str | None:
-        values = self.header_values(name)
-        return values[0] if values else None
-
-    @property
-    def location(self) -> str | None:
-        """The redirect target, made absolute against the requested URL."""
-        target = self.header("Location")
-        if self.status not in _REDIRECT_STATUSES or not target:
-            return None
-        return urljoin(self.url, target)
-
-    def __repr__(self) -> str:
-        return f"HttpResponse({self.status} {redact_url(self.url)})"
 
 
 @dataclass(frozen=True, repr=False)
@@ -222,37 +152,7 @@ class LoginOutcome:
         )
 
 
-@dataclass(frozen=True)
-class TrailStep:
-    """One hop of a login, for error messages: secrets in the URL are redacted."""
-
-    method: str
-    url: str
-    status: int
-
-    def __str__(self) -> str:
-        return f"{self.method} {redact_url(self.url)} -> {self.status}"
-
-
 LoginFlow = Generator[HttpRequest, HttpResponse, LoginOutcome]
-
-
-def redact_url(url: str) -> str:
-    """The URL with secret query values and any userinfo password replaced, no fragment."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user = userinfo.partition(":")[0]
-        netloc = f"{user}:{REDACTED}@{hostport}" if ":" in userinfo else netloc
-    pieces = []
-    for piece in parts.query.split("&") if parts.query else []:
-        key, sep, _ = piece.partition("=")
-        if unquote(key).lower() in SENSITIVE_QUERY_KEYS:
-            pieces.append(f"{key}={REDACTED}")
-        else:
-            pieces.append(piece if sep else key)
-    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pieces), ""))
 
 
 # --- the login ------------------------------------------------------------------------------
@@ -280,7 +180,7 @@ def dex_login(
         except _RefusedAfterPassword as exc:
             refused = exc.where
             hint = walk.door or hint
-    raise walk.failure(f"{refused} answered 403 again after a fresh start")
+    raise walk.failure("refused-again", where=refused)
 
 
 def _log_in_once(walk: _LoginWalk, password: SecretStr, door_hint: Door | None) -> LoginFlow:
@@ -291,7 +191,7 @@ def _log_in_once(walk: _LoginWalk, password: SecretStr, door_hint: Door | None) 
     form_url = yield from reach_password_form(walk, dex_auth_url)
     after_password = yield from post_password(walk, form_url, password)
     callback_url = after_password
-    if _is_approval_url(after_password):
+    if is_approval_url(after_password):
         callback_url = yield from approve(walk, after_password)
     return (yield from finish_at_callback(walk, callback_url))
 
@@ -324,18 +224,16 @@ class _LoginWalk:
     def get(self, url: str) -> Generator[HttpRequest, HttpResponse, HttpResponse]:
         return self.send(HttpRequest("GET", url))
 
-    def failure(self, problem: str) -> LoginFlowError:
+    def failure(self, stop: LoginStop, **fields: Any) -> LoginFlowError:
+        """The login stopped as ``stop`` says: the error names the profile, host and trail."""
         return LoginFlowError(
+            stop=stop,
             profile=self.settings.profile,
             host=self.settings.origin,
-            problem=problem,
             trail=render_trail(self.trail),
             steps=tuple(self.trail),
+            **fields,
         )
-
-
-def render_trail(trail: Iterable[TrailStep]) -> str:
-    return "; ".join(str(step) for step in trail) or "(no request sent)"
 
 
 # --- step 1: through the door to Dex ---------------------------------------------------------
@@ -356,7 +254,11 @@ def start_at_oauth2_proxy(walk: _LoginWalk) -> Generator[HttpRequest, HttpRespon
     """``/oauth2/start`` leads into Dex where oauth2-proxy (or oidc-authservice) guards the host."""
     walk.tried_oauth2_start = True
     response = yield from walk.get(oauth2_start_url(walk.settings.api_url))
-    return _enter_dex(walk, response)
+    door = door_into_dex(response, at_api_path=False)
+    if door is None:
+        return None
+    walk.door = login_door(door)
+    return response.location
 
 
 def probe_api_url(walk: _LoginWalk) -> Generator[HttpRequest, HttpResponse, str | None]:
@@ -364,37 +266,26 @@ def probe_api_url(walk: _LoginWalk) -> Generator[HttpRequest, HttpResponse, str 
     url = walk.settings.api_url
     for _ in range(_MAX_PROBE_HOPS):
         response = yield from walk.get(url)
-        if 200 <= response.status < 300:
+        answer = read_api_answer(response)
+        if answer.dex_auth_url is not None:
+            walk.door = login_door(answer.door)
+            return answer.dex_auth_url
+        if answer.follow is not None:
+            url = answer.follow
+            continue
+        if answer.door == "none":
             walk.door = "none"
             return None
-        if response.status in (401, 403):
-            # oauth2-proxy's second config: 401 {} on API paths, a 403 sign-in page elsewhere.
+        if answer.door == "oauth2-proxy":
+            # The second config: 401 {} on API paths, a 403 sign-in page elsewhere.
             if walk.tried_oauth2_start:
-                raise walk.failure(
-                    f"the API URL answers {response.status} but /oauth2/start does not lead to Dex"
-                )
+                raise walk.failure("sign-in-without-dex", status=response.status)
             dex_auth_url = yield from start_at_oauth2_proxy(walk)
             if dex_auth_url is None:
-                raise walk.failure("/oauth2/start does not lead to Dex")
+                raise walk.failure("start-without-dex")
             return dex_auth_url
-        dex_auth_url = _enter_dex(walk, response)
-        if dex_auth_url is not None:
-            return dex_auth_url
-        target = response.location
-        if target is None or origin(target) != walk.settings.origin:
-            raise walk.failure(f"the API URL answered {_describe(response)}")
-        url = target
-    raise walk.failure("the host keeps redirecting without reaching Dex")
-
-
-def _enter_dex(walk: _LoginWalk, response: HttpResponse) -> str | None:
-    """The Dex ``/auth`` URL a door redirected to, noting which door it was."""
-    target = response.location
-    if target is None or not _is_dex_auth_url(target):
-        return None
-    redirect_uri = query_params(target).get("redirect_uri", "")
-    walk.door = "oidc-authservice" if "/authservice/" in redirect_uri else "oauth2-proxy"
-    return target
+        raise walk.failure("api-url-answer", answer=describe_answer(response))
+    raise walk.failure("redirect-loop")
 
 
 # --- step 2: the connector and its password form -------------------------------------------
@@ -404,41 +295,31 @@ def reach_password_form(
     walk: _LoginWalk, dex_auth_url: str
 ) -> Generator[HttpRequest, HttpResponse, str]:
     """The URL the password is posted to, for the profile's connector."""
-    response = yield from walk.get(_connector_url(dex_auth_url, walk.settings.connector))
-    form_url = _password_form_target(response)
+    response = yield from walk.get(connector_url(dex_auth_url, walk.settings.connector))
+    form_url = password_form_target(response)
     if form_url is not None:
         return form_url
     # The shortcut was not taken: old Dex needs ?req=, or this Dex lacks the connector.
     response = yield from walk.get(dex_auth_url)
-    connector_url = choose_connector(walk, response)
-    if _is_password_form_url(connector_url):
-        return connector_url
-    response = yield from walk.get(connector_url)
-    form_url = _password_form_target(response)
+    chosen = choose_connector(walk, response)
+    if is_password_form_url(chosen):
+        return chosen
+    response = yield from walk.get(chosen)
+    form_url = password_form_target(response)
     if form_url is None:
         raise walk.failure(
-            f"connector '{walk.settings.connector}' answered {_describe(response)}, "
-            "not a password form (is it a password connector?)"
+            "not-a-password-form",
+            connector=walk.settings.connector,
+            answer=describe_answer(response),
         )
     return form_url
 
 
 def choose_connector(walk: _LoginWalk, response: HttpResponse) -> str:
     """The profile's connector among those Dex's ``/auth`` answer offers."""
-    offered: dict[str, str] = {}
-    target = response.location
-    if target is not None:
-        connector_id = _connector_id(target)
-        if connector_id is not None:
-            offered[connector_id] = target
-    elif response.status == 200:
-        for link in _links(response.body_text):
-            url = urljoin(response.url, link)
-            connector_id = _connector_id(url)
-            if connector_id is not None:
-                offered.setdefault(connector_id, url)
+    offered = offered_connectors(response)
     if not offered:
-        raise walk.failure(f"Dex's /auth answered {_describe(response)}, offering no connector")
+        raise walk.failure("no-connector", answer=describe_answer(response))
     wanted = walk.settings.connector
     if wanted not in offered:
         raise UnknownConnectorError(
@@ -448,27 +329,6 @@ def choose_connector(walk: _LoginWalk, response: HttpResponse) -> str:
             offered=", ".join(f"'{name}'" for name in offered),
         )
     return offered[wanted]
-
-
-def _connector_url(dex_auth_url: str, connector: str) -> str:
-    parts = urlsplit(dex_auth_url)
-    query = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "connector_id"
-    ]
-    path = f"{parts.path.rstrip('/')}/{quote(connector, safe='')}"
-    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query), ""))
-
-
-def _password_form_target(response: HttpResponse) -> str | None:
-    """Where to post the password, if this answer shows or points at the form."""
-    target = response.location
-    if target is not None:
-        return target if _is_password_form_url(target) else None
-    if response.status == 200:
-        form = _find_password_form(response.body_text)
-        if form is not None:
-            return urljoin(response.url, form.action) if form.action else response.url
-    return None
 
 
 # --- steps 3 to 5: password, approval, callback ---------------------------------------------
@@ -485,8 +345,7 @@ def post_password(
         )
     request = HttpRequest("POST", form_url, form={"login": settings.username, "password": password})
     response = yield from walk.send(request)
-    shows_form_again = response.status == 200 and _find_password_form(response.body_text)
-    if response.status == 401 or shows_form_again:
+    if password_rejected(response):
         raise InvalidCredentialsError(
             profile=settings.profile,
             host=origin(form_url),
@@ -496,7 +355,7 @@ def post_password(
     if response.status == 403:
         raise _RefusedAfterPassword("the password POST")
     if response.location is None:
-        raise walk.failure(f"Dex answered the password with {_describe(response)}")
+        raise walk.failure("password-answer", answer=describe_answer(response))
     return response.location
 
 
@@ -507,8 +366,8 @@ def approve(walk: _LoginWalk, approval_url: str) -> Generator[HttpRequest, HttpR
     if response.status == 403:
         raise _RefusedAfterPassword("the approval")
     target = response.location
-    if target is None or _is_approval_url(target):
-        raise walk.failure(f"Dex answered the approval with {_describe(response)}")
+    if target is None or is_approval_url(target):
+        raise walk.failure("approval-answer", answer=describe_answer(response))
     return target
 
 
@@ -520,9 +379,9 @@ def finish_at_callback(
     if response.status == 403:
         raise _RefusedAfterPassword("the callback")
     now = walk.clock()
-    cookies = [c for c in _set_cookies(response, now) if not c.deleted]
+    cookies = [c for c in set_cookies(response.header_values("Set-Cookie"), now) if not c.deleted]
     if response.status >= 400 or not cookies:
-        raise walk.failure(f"the callback answered {_describe(response)} and set no session cookie")
+        raise walk.failure("no-session-cookie", answer=describe_answer(response))
     expiries = [c.expires_at for c in cookies if c.expires_at is not None]
     return LoginOutcome(
         cookies=tuple((c.name, c.value) for c in cookies),
@@ -530,151 +389,3 @@ def finish_at_callback(
         door=walk.door or "oauth2-proxy",
         requests=walk.requests,
     )
-
-
-# --- recognising URLs and pages -------------------------------------------------------------
-
-_CONNECTOR_PATH = re.compile(r"/auth/([^/]+)$")
-_LOGIN_FORM_PATH = re.compile(r"/auth/[^/]+/login$")
-
-
-def oauth2_start_url(api_url: str) -> str:
-    """oauth2-proxy's ``/oauth2/start`` at the API URL's origin, returning to its path."""
-    return f"{origin(api_url)}/oauth2/start?{urlencode({'rd': urlsplit(api_url).path or '/'})}"
-
-
-def query_params(url: str) -> dict[str, str]:
-    """The URL's query as a dict (the last value of a repeated key)."""
-    return dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
-
-
-def _is_dex_auth_url(url: str) -> bool:
-    return urlsplit(url).path.endswith("/auth") and "client_id" in query_params(url)
-
-
-def _connector_id(url: str) -> str | None:
-    match = _CONNECTOR_PATH.search(urlsplit(url).path)
-    return unquote(match.group(1)) if match else None
-
-
-def _is_password_form_url(url: str) -> bool:
-    """v2.29+ ``/auth/<id>/login?...``, or the old ``/auth/<id>?req=<id>``."""
-    path = urlsplit(url).path
-    if _LOGIN_FORM_PATH.search(path):
-        return True
-    return _CONNECTOR_PATH.search(path) is not None and "req" in query_params(url)
-
-
-def _is_approval_url(url: str) -> bool:
-    return urlsplit(url).path.endswith("/approval")
-
-
-def _describe(response: HttpResponse) -> str:
-    target = response.location
-    if target is not None:
-        return f"{response.status} to {redact_url(target)}"
-    kind = (response.header("Content-Type") or "no content type").split(";")[0]
-    return f"{response.status} ({kind})"
-
-
-@dataclass
-class _Form:
-    action: str
-    fields: list[str] = field(default_factory=list)
-
-
-class _PageParser(HTMLParser):
-    """The forms (with their input names) and link targets of a page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[_Form] = []
-        self.links: list[str] = []
-        self._in_form = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.forms.append(_Form(action=values.get("action", "")))
-            self._in_form = True
-        if tag in ("input", "button") and self._in_form and values.get("name"):
-            self.forms[-1].fields.append(values["name"])
-        if tag == "a" and values.get("href"):
-            self.links.append(values["href"])
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._in_form = False
-
-
-def _parse_page(body: str) -> _PageParser:
-    parser = _PageParser()
-    parser.feed(body)
-    parser.close()
-    return parser
-
-
-def _find_password_form(body: str) -> _Form | None:
-    if "password" not in body:
-        return None
-    return next((f for f in _parse_page(body).forms if "password" in f.fields), None)
-
-
-def _links(body: str) -> list[str]:
-    return _parse_page(body).links
-
-
-# --- cookies the callback set ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, repr=False)
-class _SetCookie:
-    name: str
-    value: str
-    expires_at: float | None
-    deleted: bool
-
-
-def _set_cookies(response: HttpResponse, now: float) -> list[_SetCookie]:
-    parsed = (_parse_set_cookie(line, now) for line in response.header_values("Set-Cookie"))
-    return [cookie for cookie in parsed if cookie is not None]
-
-
-def _parse_set_cookie(line: str, now: float) -> _SetCookie | None:
-    first, *attributes = line.split(";")
-    name, sep, value = first.partition("=")
-    name, value = name.strip(), value.strip()
-    if not sep or not name:
-        return None
-    max_age: int | None = None
-    expires: float | None = None
-    for attribute in attributes:
-        key, _, raw = attribute.strip().partition("=")
-        key = key.strip().lower()
-        if key == "max-age":
-            try:
-                max_age = int(raw.strip())
-            except ValueError:
-                continue
-        elif key == "expires":
-            expires = _parse_http_date(raw.strip())
-    # RFC 6265: Max-Age wins over Expires.
-    expires_at = now + max_age if max_age is not None else expires
-    deleted = not value or (expires_at is not None and expires_at <= now)
-    return _SetCookie(name=name, value=value, expires_at=expires_at, deleted=deleted)
-
-
-def _parse_http_date(text: str) -> float | None:
-    # Go and oauth2-proxy write "Mon, 02 Jan 2006 15:04:05 GMT"; older servers use dashes.
-    for candidate in (text, text.replace("-", " ")):
-        try:
-            return parsedate_to_datetime(candidate).timestamp()
-        except (TypeError, ValueError, IndexError):
-            continue
-    return None
-
-
-def door_from_text(value: str | None) -> Door | None:
-    """A door name read back from storage, or None when it is not one we know."""
-    doors: tuple[Door, ...] = ("oauth2-proxy", "oidc-authservice", "none")
-    return next((door for door in doors if door == value), None)

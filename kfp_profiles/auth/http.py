@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import TooManyRedirectsError
 from ..transport import connection_failed, proxy_for, tls_trust
-from .dex_flow import (
+from .exchange import (
     DexLoginSettings,
     HttpRequest,
     HttpResponse,

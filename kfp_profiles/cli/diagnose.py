@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..errors import ApiError, ConfigError, KfpProfilesError
+from ..errors import ApiError, HostOptionError, KfpProfilesError
 from ._common import PROG, error_line, person_at_terminal, profile_argument
 
 if TYPE_CHECKING:
-    from ..doctor import Finding, Step
+    from ..doctor.check import Step
+    from ..doctor.findings import Finding
 
 #: Exit status of a failed ``check`` step whose error is neither ours nor the SDK's.
 _OTHER_FAILURE_EXIT = 1
@@ -31,7 +32,7 @@ def _exit_code_of(error: BaseException | None) -> int:
 def check(ctx: click.Context, name: str | None) -> None:
     """Try profile NAME step by step, timing each: resolve, port-forward, authenticate,
     healthz, list experiments. The exit status is 0 only when every step passed."""
-    from ..doctor import CHECK_STEPS, run_check
+    from ..doctor.check import CHECK_STEPS, run_check
 
     width = max(len(step) for step in CHECK_STEPS)
     failed: Step | None = None
@@ -72,7 +73,7 @@ def doctor(ctx: click.Context, name: str | None, host: str | None, offline: bool
     approval page), with the profile fields it suggests. Exit status 1 when
     something failed.
     """
-    from ..doctor import run_doctor
+    from ..doctor.report import run_doctor
 
     if host is not None:
         _check_host_option(host)
@@ -82,16 +83,13 @@ def doctor(ctx: click.Context, name: str | None, host: str | None, offline: bool
 
 
 def _check_host_option(host: str) -> None:
-    """--host passes the rule a profile's `host` passes (scheme and a host), or ConfigError."""
+    """--host passes the rule a profile's `host` passes (scheme and a host), or HostOptionError."""
     from ..models import check_url
 
     try:
         check_url(host)
     except ValueError:
-        raise ConfigError(
-            f"--host must be an http:// or https:// URL, like "
-            f"http://localhost:8080/pipeline (got '{host}')."
-        ) from None
+        raise HostOptionError(host=host) from None
 
 
 def _each_printed(findings: Iterable[Finding]) -> Iterator[Finding]:

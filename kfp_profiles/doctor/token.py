@@ -1,0 +1,95 @@
+"""The ServiceAccount token, read for display: audience, expiry, namespace, never the token."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..constants import DEFAULT_TOKEN_PATH, SDK_TOKEN_PATH_ENV, TOKEN_AUDIENCE
+from ..models import PlatformInCluster
+from .findings import Finding, Status
+
+if TYPE_CHECKING:
+    from ..resolution import ResolvedProfile
+
+__all__ = ["decode_jwt_claims", "describe_token", "token_path_in_use"]
+
+
+def token_path_in_use(resolved: ResolvedProfile | None) -> str:
+    """The token file a platform-in-cluster profile reads, else the one the SDK would."""
+    if resolved is not None and isinstance(resolved.profile, PlatformInCluster):
+        return resolved.profile.token_path
+    return os.environ.get(SDK_TOKEN_PATH_ENV) or DEFAULT_TOKEN_PATH
+
+
+def decode_jwt_claims(token: str) -> dict[str, Any] | None:
+    """The payload of a JWT, unverified (for display only); None when it is not a JWT."""
+    parts = token.strip().split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (binascii.Error, ValueError, UnicodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def describe_token(path: str, now: float | None = None) -> Finding:
+    """Audience, expiry, namespace and ServiceAccount of the token at ``path``; never the token."""
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return Finding("token", "info", f"{path} does not exist (not a pod with the token volume)")
+    except (OSError, UnicodeError) as exc:
+        return Finding("token", "fail", f"{path} cannot be read ({type(exc).__name__})")
+    if not token:
+        return Finding("token", "fail", f"{path} is empty")
+    claims = decode_jwt_claims(token)
+    if claims is None:
+        return Finding("token", "fail", f"{path} does not hold a JWT")
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience] if audience else []
+    kubernetes = claims.get("kubernetes.io")
+    kubernetes = kubernetes if isinstance(kubernetes, dict) else {}
+    namespace = kubernetes.get("namespace")
+    account = kubernetes.get("serviceaccount")
+    account_name = account.get("name") if isinstance(account, dict) else None
+    parts = [f"audience {', '.join(map(str, audiences)) or 'none'}"]
+    status: Status = "ok"
+    expiry = claims.get("exp")
+    if isinstance(expiry, (int, float)):
+        left = expiry - (now if now is not None else time.time())
+        when = datetime.fromtimestamp(expiry, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        if left <= 0:
+            status = "fail"
+            parts.append(f"expired {when} ({_duration(-left)} ago)")
+        else:
+            parts.append(f"expires {when} (in {_duration(left)})")
+    if namespace:
+        parts.append(f"namespace {namespace}")
+    if account_name:
+        parts.append(f"service account {account_name}")
+    if TOKEN_AUDIENCE not in audiences:
+        status = "fail"
+        parts.append(f"the KFP API needs audience {TOKEN_AUDIENCE}")
+    return Finding("token", status, f"{path}: " + "; ".join(parts))
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    return f"{hours // 24} days"
