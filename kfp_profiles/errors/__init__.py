@@ -1,0 +1,227 @@
+"""Every error kfp-profiles raises: one hierarchy, one sentence each.
+
+Each class carries a ``fmt`` template filled from keyword fields, in the
+manner of botocore: the fields stay available to code (``err.profile``,
+``err.path``) and the message always says what is wrong and how to fix it.
+Messages never contain a secret: callers pass names and paths, not values.
+The classes live in one module per area; import them from here.
+"""
+
+from __future__ import annotations
+
+from .auth import (
+    ApiError as ApiError,
+)
+from .auth import (
+    BehindLoginError as BehindLoginError,
+)
+from .auth import (
+    ConnectionFailedError as ConnectionFailedError,
+)
+from .auth import (
+    InsecurePasswordPostError as InsecurePasswordPostError,
+)
+from .auth import (
+    InvalidCredentialsError as InvalidCredentialsError,
+)
+from .auth import (
+    KeyringDeleteError as KeyringDeleteError,
+)
+from .auth import (
+    KeyringStoreError as KeyringStoreError,
+)
+from .auth import (
+    KeyringUnavailableError as KeyringUnavailableError,
+)
+from .auth import (
+    LoginError as LoginError,
+)
+from .auth import (
+    LoginFlowError as LoginFlowError,
+)
+from .auth import (
+    LoginStop as LoginStop,
+)
+from .auth import (
+    NoPasswordKindError as NoPasswordKindError,
+)
+from .auth import (
+    NoPipedPasswordError as NoPipedPasswordError,
+)
+from .auth import (
+    PasswordMissingError as PasswordMissingError,
+)
+from .auth import (
+    SecretError as SecretError,
+)
+from .auth import (
+    SessionCacheError as SessionCacheError,
+)
+from .auth import (
+    SessionError as SessionError,
+)
+from .auth import (
+    StillRefusedError as StillRefusedError,
+)
+from .auth import (
+    TokenFileError as TokenFileError,
+)
+from .auth import (
+    TooManyRedirectsError as TooManyRedirectsError,
+)
+from .auth import (
+    UnknownConnectorError as UnknownConnectorError,
+)
+from .base import (
+    KfpProfilesError as KfpProfilesError,
+)
+from .base import (
+    closest as closest,
+)
+from .base import (
+    did_you_mean as did_you_mean,
+)
+from .config import (
+    CannotEditError as CannotEditError,
+)
+from .config import (
+    ConfigError as ConfigError,
+)
+from .config import (
+    EditCheckError as EditCheckError,
+)
+from .config import (
+    EditMismatchError as EditMismatchError,
+)
+from .config import (
+    EditWouldNotParseError as EditWouldNotParseError,
+)
+from .config import (
+    FileEditError as FileEditError,
+)
+from .config import (
+    KindArgumentError as KindArgumentError,
+)
+from .config import (
+    KindChangeError as KindChangeError,
+)
+from .config import (
+    KubernetesNameError as KubernetesNameError,
+)
+from .config import (
+    ManifestValueError as ManifestValueError,
+)
+from .config import (
+    NamespaceOptionMissingError as NamespaceOptionMissingError,
+)
+from .config import (
+    NewerFileVersionError as NewerFileVersionError,
+)
+from .config import (
+    NoProfileSelectedError as NoProfileSelectedError,
+)
+from .config import (
+    NotOneTableError as NotOneTableError,
+)
+from .config import (
+    ProfileExistsError as ProfileExistsError,
+)
+from .config import (
+    ProfileNameError as ProfileNameError,
+)
+from .config import (
+    ProfileNotFoundError as ProfileNotFoundError,
+)
+from .config import (
+    ProfilesFileExistsError as ProfilesFileExistsError,
+)
+from .config import (
+    ProfilesFileIsDirectoryError as ProfilesFileIsDirectoryError,
+)
+from .config import (
+    ProfilesFileLockedError as ProfilesFileLockedError,
+)
+from .config import (
+    ProfilesFileNotFoundError as ProfilesFileNotFoundError,
+)
+from .config import (
+    ProfilesFileNotRegularError as ProfilesFileNotRegularError,
+)
+from .config import (
+    ProfilesFileParseError as ProfilesFileParseError,
+)
+from .config import (
+    ProfilesFilePermissionError as ProfilesFilePermissionError,
+)
+from .config import (
+    ProfilesFileUnreadableError as ProfilesFileUnreadableError,
+)
+from .config import (
+    ProfilesFileWriteError as ProfilesFileWriteError,
+)
+from .config import (
+    ProfileValidationError as ProfileValidationError,
+)
+from .config import (
+    RenameTargetExistsError as RenameTargetExistsError,
+)
+from .config import (
+    SecretInFileError as SecretInFileError,
+)
+from .config import (
+    TopLevelValueError as TopLevelValueError,
+)
+from .config import (
+    UnknownFieldArgumentError as UnknownFieldArgumentError,
+)
+from .config import (
+    UnknownTopLevelKeyError as UnknownTopLevelKeyError,
+)
+from .doctor import (
+    HostOptionError as HostOptionError,
+)
+from .doctor import (
+    TokenCheckError as TokenCheckError,
+)
+from .portforward import (
+    ForwardNotAnsweringError as ForwardNotAnsweringError,
+)
+from .portforward import (
+    ForwardTargetNotFoundError as ForwardTargetNotFoundError,
+)
+from .portforward import (
+    KubeContextNotFoundError as KubeContextNotFoundError,
+)
+from .portforward import (
+    KubectlCannotListenError as KubectlCannotListenError,
+)
+from .portforward import (
+    KubectlNotFoundError as KubectlNotFoundError,
+)
+from .portforward import (
+    KubectlNotRunnableError as KubectlNotRunnableError,
+)
+from .portforward import (
+    LocalPortInUseError as LocalPortInUseError,
+)
+from .portforward import (
+    NamespaceNotFoundError as NamespaceNotFoundError,
+)
+from .portforward import (
+    NotAPortForwardProfileError as NotAPortForwardProfileError,
+)
+from .portforward import (
+    PortForwardError as PortForwardError,
+)
+from .portforward import (
+    PortForwardExitedError as PortForwardExitedError,
+)
+from .portforward import (
+    PortForwardTimeoutError as PortForwardTimeoutError,
+)
+from .portforward import (
+    ServiceNotFoundError as ServiceNotFoundError,
+)
+from .portforward import (
+    ServicePortNotFoundError as ServicePortNotFoundError,
+)
