@@ -7,6 +7,7 @@ kfp_profiles`); the module loading is watched with ``-X importtime`` and
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from kfp_profiles.cli import run
 from tests.helpers import (
     SCRIPT,
     cli,
@@ -204,3 +206,25 @@ def test_a_mistyped_command_gets_a_suggestion_in_a_fresh_process(profiles_path: 
         "kfp-profiles: error: No such command 'lst'. Did you mean 'list'? See "
         "`kfp-profiles --help`.\n"
     )
+
+
+def test_file_option_reaches_every_command_and_leaves_the_environment_alone(
+    profiles_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_profiles(profiles_path, '[profiles.home]\nkind = "standalone-in-cluster"\n')
+    other = write_profiles(
+        profiles_path.with_name("other.toml"),
+        '[profiles.elsewhere]\nkind = "standalone-in-cluster"\n',
+    )
+    before = os.environ.get("KFP_PROFILES_FILE")
+    assert run(["--file", str(other), "show", "elsewhere"]) == 0
+    assert "http://ml-pipeline-ui.kubeflow" in capsys.readouterr().out
+    assert run(["--file", str(other), "doctor", "elsewhere", "--offline"]) == 0
+    report = capsys.readouterr().out
+    assert f"{other} (from --file)" in report and str(profiles_path) not in report
+    assert run(["--file", str(other), "use", "elsewhere"]) == 0
+    assert 'default = "elsewhere"' in other.read_text()
+    # One run's --file is not the next run's: the process environment is untouched.
+    assert os.environ.get("KFP_PROFILES_FILE") == before
+    assert run(["show", "home"]) == 0
+    assert "home" in capsys.readouterr().out

@@ -39,7 +39,6 @@ to your shell's startup file::
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from typing import NoReturn
 
@@ -115,10 +114,9 @@ def cli(file: str | None, debug: bool) -> None:
 
     In Python: `from kfp_profiles import get_client; get_client("prod")`.
     """
+    # `file` is read where it is needed, from click's context (cli/_common.py).
     CliState.debug = debug
     install_log_handler(debug)
-    if file:
-        os.environ["KFP_PROFILES_FILE"] = file
 
 
 def run(argv: list[str] | None = None) -> int:

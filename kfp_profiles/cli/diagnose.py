@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import ApiError, HostOptionError, KfpProfilesError
-from ._common import PROG, error_line, person_at_terminal, profile_argument
+from ._common import (
+    PROG,
+    error_line,
+    file_option,
+    person_at_terminal,
+    profile_argument,
+    profiles_config,
+    profiles_files,
+)
 
 if TYPE_CHECKING:
     from ..doctor.check import Step
@@ -37,7 +45,7 @@ def check(ctx: click.Context, name: str | None) -> None:
     width = max(len(step) for step in CHECK_STEPS)
     failed: Step | None = None
     profile = name
-    for step in run_check(name, prompt=person_at_terminal()):
+    for step in run_check(name, prompt=person_at_terminal(), config=profiles_config()):
         timing = f"{step.seconds:6.2f} s" if step.status != "skip" else " " * 8
         click.echo(
             f"{step.name.ljust(width)}  {step.status.upper():4}  {timing}  {step.detail}".rstrip()
@@ -77,7 +85,11 @@ def doctor(ctx: click.Context, name: str | None, host: str | None, offline: bool
 
     if host is not None:
         _check_host_option(host)
-    findings = list(_each_printed(run_doctor(name, host=host, probe=not offline)))
+    chosen_by = "from --file" if file_option() else None
+    run = run_doctor(
+        name, host=host, probe=not offline, files=profiles_files(), files_chosen_by=chosen_by
+    )
+    findings = list(_each_printed(run))
     if any(finding.status == "fail" for finding in findings):
         ctx.exit(1)
 

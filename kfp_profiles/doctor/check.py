@@ -19,6 +19,7 @@ from .token import describe_token, token_path_in_use
 
 if TYPE_CHECKING:
     from ..auth import Credentials
+    from ..files import ProfilesConfig
     from ..kfp_client import ProfileClient
     from ..resolution import ResolvedProfile
 
@@ -41,9 +42,14 @@ class Step:
 CHECK_STEPS = ("resolve", "port-forward", "authenticate", "healthz", "list experiments")
 
 
-def run_check(name: str | None, *, prompt: bool = False) -> Iterator[Step]:
-    """Try profile ``name`` step by step; each Step is yielded when done. Stops at a failure."""
-    trial = _Trial(name, prompt)
+def run_check(
+    name: str | None, *, prompt: bool = False, config: ProfilesConfig | None = None
+) -> Iterator[Step]:
+    """Try profile ``name`` step by step; each Step is yielded when done. Stops at a failure.
+
+    ``config``: the profiles to pick from (default: :func:`~kfp_profiles.files.load_config`).
+    """
+    trial = _Trial(name, prompt, config)
     runners: dict[str, Callable[[], str | None]] = {
         "resolve": trial.resolve,
         "port-forward": trial.forward,
@@ -75,9 +81,10 @@ def run_check(name: str | None, *, prompt: bool = False) -> Iterator[Step]:
 class _Trial:
     """What the steps of one check found so far; each step needs those before it to have passed."""
 
-    def __init__(self, name: str | None, prompt: bool) -> None:
+    def __init__(self, name: str | None, prompt: bool, config: ProfilesConfig | None) -> None:
         self.name = name
         self.prompt = prompt
+        self.config = config
         self.resolved: ResolvedProfile | None = None
         self.base_url = ""
         self.auth: Credentials | None = None
@@ -92,7 +99,7 @@ class _Trial:
     def resolve(self) -> str:
         from ..resolution import resolve
 
-        resolved = self.resolved = resolve(self.name)
+        resolved = self.resolved = resolve(self.name, config=self.config)
         return f"{resolved.name} ({resolved.kind}) -> {resolved.host}"
 
     def forward(self) -> str | None:

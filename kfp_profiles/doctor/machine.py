@@ -21,7 +21,9 @@ __all__ = ["check_files", "check_in_cluster", "check_keyring", "check_kubectl", 
 _KUBECTL_TIMEOUT = 10.0
 
 
-def check_files() -> tuple[list[Finding], ProfilesConfig | KfpProfilesError]:
+def check_files(
+    files: tuple[Path, ...] | None = None, chosen_by: str | None = None
+) -> tuple[list[Finding], ProfilesConfig | KfpProfilesError]:
     """The profiles files in use: found, permissions, profiles, broken ones, default.
 
     Also returns the loaded profiles (or why they did not load), so that the
@@ -31,10 +33,11 @@ def check_files() -> tuple[list[Finding], ProfilesConfig | KfpProfilesError]:
     from ..models import validate_profile
 
     findings: list[Finding] = []
-    chosen_by = (
-        f"from {PROFILES_FILE_ENV}" if os.environ.get(PROFILES_FILE_ENV) else "the default location"
-    )
-    for path in profile_files():
+    if chosen_by is None:
+        from_env = os.environ.get(PROFILES_FILE_ENV)
+        chosen_by = f"from {PROFILES_FILE_ENV}" if from_env else "the default location"
+    files = files if files is not None else profile_files()
+    for path in files:
         if not path.exists():
             findings.append(
                 Finding(
@@ -59,7 +62,7 @@ def check_files() -> tuple[list[Finding], ProfilesConfig | KfpProfilesError]:
         else:
             findings.append(Finding("file", "ok", f"{path} ({chosen_by}), mode {mode:04o}"))
     try:
-        config = load_config()
+        config = load_config(files)
     except KfpProfilesError as exc:
         findings.append(Finding("profiles", "fail", str(exc)))
         return findings, exc

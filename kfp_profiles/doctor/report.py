@@ -16,18 +16,29 @@ from .machine import check_files, check_in_cluster, check_keyring, check_kubectl
 from .token import describe_token, token_path_in_use
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..resolution import ResolvedProfile
 
 __all__ = ["describe_door", "render_suggestion", "run_doctor"]
 
 
 def run_doctor(
-    name: str | None, *, host: str | None = None, probe: bool = True
+    name: str | None,
+    *,
+    host: str | None = None,
+    probe: bool = True,
+    files: tuple[Path, ...] | None = None,
+    files_chosen_by: str | None = None,
 ) -> Iterator[Finding]:
-    """Every finding, in report order; profile-specific ones for ``name`` (or the selected one)."""
+    """Every finding, in report order; profile-specific ones for ``name`` (or the selected one).
+
+    ``files`` are the profiles files to check (default: KFP_PROFILES_FILE's, else the
+    default location), and ``files_chosen_by`` says who chose them, for the report.
+    """
     from ..resolution import resolve
 
-    file_findings, loaded = check_files()
+    file_findings, loaded = check_files(files, files_chosen_by)
     yield from file_findings
     yield check_keyring()
     yield check_in_cluster()
