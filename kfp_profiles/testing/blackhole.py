@@ -12,10 +12,11 @@ from __future__ import annotations
 import selectors
 import socket
 import threading
-from types import TracebackType
+
+from .lifetime import Background
 
 
-class Blackhole:
+class Blackhole(Background[str]):
     """Listens on 127.0.0.1 at an ephemeral port; holds every connection open, silent."""
 
     def __init__(self) -> None:
@@ -77,14 +78,3 @@ class Blackhole:
                     continue
                 with self._lock:
                     self._held.append(connection)
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -28,7 +28,6 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any, ClassVar
 
 from kfp_profiles.testing.dex import CLIENT_ID, Dex
@@ -42,6 +41,8 @@ from kfp_profiles.testing.doors import (
 from kfp_profiles.testing.kfp_api import API_ROOT, KfpApi, default_namespace
 from kfp_profiles.testing.messages import Request, Response, html_response, text_response
 from kfp_profiles.testing.server import EmulatorServer
+
+from .lifetime import Background
 
 DEFAULT_USERS: Mapping[str, str] = {"user@example.com": "12341234"}
 
@@ -58,7 +59,7 @@ _RELEASES: dict[str, tuple[str, str]] = {
 }
 
 
-class Emulator:
+class Emulator(Background["Emulator"]):
     """One emulated Kubeflow (or standalone KFP) on 127.0.0.1 at an ephemeral port.
 
     Options: ``door`` ("none", "oauth2-proxy" = second config of 1.9.1+,
@@ -187,17 +188,6 @@ class Emulator:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
             self.ca_path = None
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         where = self.url if self._server is not None else "stopped"

@@ -29,9 +29,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
+
+from .lifetime import Background
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -121,7 +122,7 @@ def reset_keyring_backend() -> KeyringBackend:
     return keyring.get_keyring()
 
 
-class SecretServiceKeyring:
+class SecretServiceKeyring(Background["SecretServiceKeyring"]):
     """A gnome-keyring Secret Service on a private session bus, for tests.
 
     ``start()`` (or ``with``) brings it up and waits until the default
@@ -152,17 +153,6 @@ class SecretServiceKeyring:
         return f"<SecretServiceKeyring {state}>"
 
     # --- lifetime ----------------------------------------------------------
-
-    def __enter__(self) -> SecretServiceKeyring:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def start(self) -> SecretServiceKeyring:
         """Start the bus and the keyring daemon; return once the keyring is unlocked."""
