@@ -139,7 +139,9 @@ def password_for(resolved: ResolvedProfile, *, prompt: bool = False) -> SecretSt
     """
     if resolved.password is not None:
         return resolved.password
-    username = getattr(resolved.profile, "username", "?")
+    from .models import PlatformDex  # loaded already, with the profile
+
+    username = resolved.profile.username if isinstance(resolved.profile, PlatformDex) else "?"
     keyring_problem: KeyringUnavailableError | None = None
     try:
         stored = get_password(resolved.name)

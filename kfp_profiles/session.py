@@ -23,7 +23,7 @@ import logging
 import os
 import stat
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -41,7 +41,6 @@ __all__ = [
     "SessionStore",
     "StoreUnavailableError",
     "default_cache_dir",
-    "format_cookie_header",
 ]
 
 log = logging.getLogger("kfp_profiles.session")
@@ -52,11 +51,6 @@ EXPIRY_MARGIN_SECONDS = 60.0
 
 #: Windows' Credential Manager limit, in bytes of UTF-16 (CRED_MAX_CREDENTIAL_BLOB_SIZE).
 _WINDOWS_CREDENTIAL_BYTES = 2560
-
-
-def format_cookie_header(cookies: Iterable[tuple[str, str]]) -> str:
-    """The ``Cookie`` header that sends these (name, value) pairs."""
-    return "; ".join(f"{name}={value}" for name, value in cookies)
 
 
 @dataclass(frozen=True, repr=False)
@@ -72,9 +66,6 @@ class CachedSession:
     expires_at: float | None
     #: The front door the login went through, a hint for the next login.
     door: str | None = None
-
-    def cookie_header(self) -> str:
-        return format_cookie_header(self.cookies)
 
     def expired(self, now: float | None = None, margin: float = EXPIRY_MARGIN_SECONDS) -> bool:
         if self.expires_at is None:

@@ -23,6 +23,7 @@ from ..models import PlatformDex
 from ..session import CachedSession, SessionCache
 from .dex_flow import DexLoginSettings, Door, LoginOutcome, dex_login, door_from_text
 from .http import run_flow
+from .pages import format_cookie_header
 
 if TYPE_CHECKING:
     from ..resolution import ResolvedProfile
@@ -103,10 +104,8 @@ class DexAuth:
     def cookie_header(self) -> str:
         """The ``Cookie`` header of a live session; logs in when none is at hand."""
         with self._lock:
-            session = self._live_session()
-            if session is None:
-                session = self._log_in()
-            return session.cookie_header()
+            session = self._live_session() or self._log_in()
+            return _header(session)
 
     def renew(self, stale: str | None) -> str:
         """A session other than ``stale``, the header the server just refused.
@@ -117,22 +116,22 @@ class DexAuth:
         stale = stale or ""
         with self._lock:
             current = self._session
-            renewed_meanwhile = current is not None and current.cookie_header() != stale
+            renewed_meanwhile = current is not None and _header(current) != stale
             if current is not None and renewed_meanwhile and not current.expired(self._clock()):
-                return current.cookie_header()
+                return _header(current)
             self._session = None
             # Another process may have logged in since (the cache is shared).
             cached = self._cached_session()
-            if cached is not None and cached.cookie_header() != stale:
+            if cached is not None and _header(cached) != stale:
                 self._session = cached
-                return cached.cookie_header()
-            return self._log_in().cookie_header()
+                return _header(cached)
+            return _header(self._log_in())
 
     def login(self) -> str:
         """Log in now, whatever is cached; returns the new ``Cookie`` header."""
         with self._lock:
             self._session = None
-            return self._log_in().cookie_header()
+            return _header(self._log_in())
 
     def logout(self) -> None:
         """Forget the session, in memory and in the cache."""
@@ -192,6 +191,11 @@ class DexAuth:
             except SessionCacheError as exc:
                 log.warning("%s", exc)
         return session
+
+
+def _header(session: CachedSession) -> str:
+    """The ``Cookie`` header that sends a session's cookies."""
+    return format_cookie_header(session.cookies)
 
 
 def settings_for(resolved: ResolvedProfile) -> DexLoginSettings:

@@ -78,7 +78,6 @@ from ..errors import (
     LoginStop,
     UnknownConnectorError,
 )
-from ..session import format_cookie_header
 from ..transport import origin
 from .doors import (
     Door,
@@ -103,7 +102,7 @@ from .exchange import (
     redact_url,
     render_trail,
 )
-from .pages import query_params, set_cookies
+from .pages import format_cookie_header, query_params, set_cookies
 
 # DexLoginSettings, Door, HttpRequest, HttpResponse and door_from_text are defined in
 # auth.exchange and auth.doors; auth.dex imports them from here, as it did before they moved.

@@ -125,3 +125,8 @@ def _parse_http_date(text: str) -> float | None:
         except (TypeError, ValueError, IndexError):
             continue
     return None
+
+
+def format_cookie_header(cookies: Iterable[tuple[str, str]]) -> str:
+    """The ``Cookie`` header that sends these (name, value) pairs back."""
+    return "; ".join(f"{name}={value}" for name, value in cookies)
