@@ -24,21 +24,18 @@ import threading
 import warnings
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
 
 import kfp
 import urllib3
 from kfp_server_api.exceptions import ApiException
 
 from .auth import Credentials
+from .auth.doors import login_page_reason
 from .errors import BehindLoginError, ConnectionFailedError, StillRefusedError
 from .resolution import ResolvedProfile
 from .transport import connection_failed, proxy_for, tls_trust
 
 log = logging.getLogger("kfp_profiles.client")
-
-#: Paths of a front door's login: a redirect there means the session is gone.
-LOGIN_PATH_MARKERS = ("/dex/", "/oauth2/", "/authservice/")
 
 
 class _SessionGone(Exception):
@@ -167,13 +164,13 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
                 if exc.status == 0 and str(exc.reason).startswith("SSLError"):
                     # The SDK turns urllib3's SSLError into this ApiException.
                     raise self._unreachable(url, exc) from None
-                why = _why_login_page(exc.status, exc.headers)
+                why = login_page_reason(exc.status, exc.headers)
                 if why:
                     raise _SessionGone(exc.status, why, exc) from None
                 raise
             except urllib3.exceptions.HTTPError as exc:
                 raise self._unreachable(url, exc) from None
-            why = _why_login_page(response.status, response.getheaders())
+            why = login_page_reason(response.status, response.getheaders())
             if why:
                 raise _SessionGone(response.status, why)
             return response
@@ -222,22 +219,6 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
             verify_tls=profile.verify_tls,
             ca_bundle=profile.ca_bundle,
         )
-
-
-def _why_login_page(status: int, headers: Any) -> str | None:
-    """Why an answer is a front door's, not the API's; None when it is the API's."""
-    headers = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
-    content_type = headers.get("content-type", "")
-    if 300 <= status < 400:
-        location = headers.get("location", "")
-        if any(marker in location for marker in LOGIN_PATH_MARKERS) or not location:
-            return f"a redirect to its login page ({status})"
-        return f"an unexpected redirect ({status}) to {urlsplit(location).path}"
-    if status == 401:
-        return "401 Unauthorized"
-    if "text/html" in content_type:
-        return f"an HTML page ({status}) where the API answers JSON"
-    return None
 
 
 __all__ = ["ProfileClient"]

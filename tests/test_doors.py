@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from kfp_profiles.auth import doors
 from kfp_profiles.auth.doors import (
     DOOR_DESCRIPTIONS,
     LOGIN_DOORS,
@@ -409,3 +410,31 @@ def test_several_connectors_are_read_off_dexs_list_page() -> None:
         at_auth = browser.get(dex_auth_url)
         assert at_auth.status == 200
         assert list(offered_connectors(at_auth)) == ["local", "ldap"]
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "reason"),
+    [
+        (200, {"Content-Type": "application/json"}, None),
+        (404, {"Content-Type": "application/json"}, None),
+        (
+            302,
+            {"Location": "https://kf/dex/auth?client_id=x"},
+            "a redirect to its login page (302)",
+        ),
+        (302, {"location": "/oauth2/start?rd=/pipeline"}, "a redirect to its login page (302)"),
+        (302, {}, "a redirect to its login page (302)"),
+        (301, {"Location": "https://kf/pipeline/"}, "an unexpected redirect (301) to /pipeline/"),
+        (401, {"Content-Type": "application/json"}, "401 Unauthorized"),
+        (403, {"Content-Type": "text/html"}, "an HTML page (403) where the API answers JSON"),
+        (
+            200,
+            {"content-type": "text/html; charset=utf-8"},
+            "an HTML page (200) where the API answers JSON",
+        ),
+    ],
+)
+def test_an_api_answer_that_is_the_door_says_why(
+    status: int, headers: dict[str, str], reason: str | None
+) -> None:
+    assert doors.login_page_reason(status, headers) == reason

@@ -28,6 +28,7 @@ connector links when there are several; ``/approval``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
@@ -54,6 +55,7 @@ __all__ = [
     "is_dex_auth_url",
     "is_password_form_url",
     "login_door",
+    "login_page_reason",
     "oauth2_start_url",
     "offered_connectors",
     "password_form_target",
@@ -153,6 +155,27 @@ def door_into_dex(response: HttpResponse, *, at_api_path: bool) -> DoorName | No
     if "/authservice/" in redirect_uri or _AUTHSERVICE_STATE_COOKIE in cookie_names:
         return "oidc-authservice"
     return "oauth2-proxy-first" if at_api_path else "oauth2-proxy"
+
+
+#: Paths of a front door's login: an API answer redirecting there means no session.
+_LOGIN_PATH_MARKERS = ("/dex/", "/oauth2/", "/authservice/")
+
+
+def login_page_reason(status: int, headers: Mapping[str, str] | None) -> str | None:
+    """Why an answer the API client got is a front door's, not the API's; None when it is
+    the API's. A session that is gone gets a redirect into the login, a 401, or a page."""
+    headers = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    content_type = headers.get("content-type", "")
+    if 300 <= status < 400:
+        location = headers.get("location", "")
+        if any(marker in location for marker in _LOGIN_PATH_MARKERS) or not location:
+            return f"a redirect to its login page ({status})"
+        return f"an unexpected redirect ({status}) to {urlsplit(location).path}"
+    if status == 401:
+        return "401 Unauthorized"
+    if "text/html" in content_type:
+        return f"an HTML page ({status}) where the API answers JSON"
+    return None
 
 
 def oauth2_start_url(api_url: str) -> str:
