@@ -85,3 +85,22 @@ def test_testing_imports_no_production_module() -> None:
                 assert (node.level < 2 and not target.startswith("kfp_profiles.")) or (
                     target.startswith("kfp_profiles.testing")
                 ), f"{path.relative_to(ROOT)} imports {target}"
+
+
+def test_every_error_class_is_importable_from_the_errors_package() -> None:
+    import inspect
+
+    from kfp_profiles import errors
+
+    missing = [
+        f"{path.stem}.{node.name}"
+        for path in sorted((PACKAGE / "errors").glob("*.py"))
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, ast.ClassDef) and not hasattr(errors, node.name)
+    ]
+    assert not missing, f"re-export these from kfp_profiles/errors/__init__.py: {missing}"
+    assert all(
+        issubclass(value, errors.KfpProfilesError)
+        for value in vars(errors).values()
+        if inspect.isclass(value) and value.__name__.endswith("Error")
+    )

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..errors import ConfigError, KfpProfilesError
+from ..errors import KfpProfilesError, KindOptionMissingError, OptionNotOfKindError
 from ..fields import FIELDS, FieldSpec, fields_of
 from ..models import MODELS
 from ._common import (
@@ -62,17 +62,13 @@ def _collect_values(
     """The new profile's table: kind first, then fields in the table's order."""
     if kind is None:
         if not ask:
-            raise ConfigError(
-                f"Profile '{name}' needs a kind: pass --kind with one of {', '.join(MODELS)}."
-            )
+            raise KindOptionMissingError(profile=name, kinds=", ".join(MODELS))
         kind = click.prompt("Kind", type=click.Choice(list(MODELS)))
     specs = [spec for spec in fields_of(kind) if spec.in_file]
     for field in given:
         if field not in {spec.name for spec in specs}:
             valid = ", ".join(spec.flag for spec in specs)
-            raise ConfigError(
-                f"{FIELDS[field].flag} does not apply to kind '{kind}'; its options are {valid}."
-            )
+            raise OptionNotOfKindError(option=FIELDS[field].flag, kind=kind, valid=valid)
     values: dict[str, Any] = {"kind": kind}
     for spec in specs:
         if spec.name in given:

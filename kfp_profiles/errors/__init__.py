@@ -106,6 +106,9 @@ from .config import (
     KindChangeError as KindChangeError,
 )
 from .config import (
+    KindOptionMissingError as KindOptionMissingError,
+)
+from .config import (
     KubernetesNameError as KubernetesNameError,
 )
 from .config import (
@@ -122,6 +125,9 @@ from .config import (
 )
 from .config import (
     NotOneTableError as NotOneTableError,
+)
+from .config import (
+    OptionNotOfKindError as OptionNotOfKindError,
 )
 from .config import (
     ProfileExistsError as ProfileExistsError,

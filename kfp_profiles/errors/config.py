@@ -108,6 +108,14 @@ class KindArgumentError(KindChangeError):
     )
 
 
+class KindOptionMissingError(ConfigError):
+    fmt = "Profile '{profile}' needs a kind: pass --kind with one of {kinds}."
+
+
+class OptionNotOfKindError(ConfigError):
+    fmt = "{option} does not apply to kind '{kind}'; its options are {valid}."
+
+
 class UnknownFieldArgumentError(ProfileValidationError):
     fmt = (
         "Profile '{profile}' in the keyword arguments: `{field}` is not a field of "
