@@ -1,4 +1,4 @@
-"""The committed JSON Schema matches the models, and the shipped example is valid."""
+"""The kind models (models.py): the committed JSON Schema matches them, the example is valid."""
 
 from __future__ import annotations
 
