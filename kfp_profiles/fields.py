@@ -18,6 +18,7 @@ Importing this module costs nothing: plain dataclasses, no pydantic.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -115,6 +116,20 @@ class FieldSpec:
         }
         return replace(self, per_kind={}, **changes)
 
+    def parse_text(self, text: str) -> Any:
+        """A variable's text as this field's type, by the documented rules (docs/fields.md):
+        booleans ``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off`` (any case);
+        numbers in decimal. Text that follows no rule is returned as it is, for the model
+        to refuse with the field's own message."""
+        cleaned = text.strip()
+        if self.type is bool:
+            return _BOOLEAN_WORDS.get(cleaned.lower(), text)
+        if self.type is int and _INTEGER.fullmatch(cleaned):
+            return int(cleaned)
+        if self.type is float and _DECIMAL.fullmatch(cleaned):
+            return float(cleaned)
+        return text
+
     def mask(self, value: Any) -> Any:
         """``value`` as it may be shown: a secret as ``********``, a URL without credentials."""
         if value is None:
@@ -124,6 +139,14 @@ class FieldSpec:
         if self.url_credentials and isinstance(value, str):
             return mask_url_credentials(value)
         return value
+
+
+_BOOLEAN_WORDS = {
+    **dict.fromkeys(("true", "1", "yes", "on"), True),
+    **dict.fromkeys(("false", "0", "no", "off"), False),
+}
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
 def mask_url_credentials(url: str) -> str:
@@ -189,7 +212,7 @@ FIELDS: dict[str, FieldSpec] = {
         ),
         FieldSpec(
             "timeout",
-            "Seconds bounding the connect and the read of every request.",
+            "Seconds each request may take, from connect to last byte; more than 0, at most 3600.",
             type=float,
             default=30.0,
             metavar="SECONDS",

@@ -50,7 +50,10 @@ class ProfileBase(BaseModel):
 
     # Each kind builds its validator on first use, not at import: the base is never
     # validated itself, and a file that uses one kind pays for one.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    # Strict: the file's values are typed TOML (`verify_tls = "no"` or `local_port = "3000"`
+    # are mistakes to point out, not strings to guess at); variables, which are text,
+    # are parsed by the field table's documented rules before they get here.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, strict=True)
 
     #: How the kind authenticates: the ``module:Class`` of its credentials, imported
     #: only when a client is built (see kfp_profiles/auth/__init__.py).
@@ -64,7 +67,7 @@ class ProfileBase(BaseModel):
     verify_tls: bool = column("verify_tls")
     ca_bundle: str | None = column("ca_bundle")
     proxy: str | None = column("proxy")
-    timeout: Annotated[float, Field(gt=0)] = column("timeout")
+    timeout: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = column("timeout")
     description: str | None = column("description")
 
     def default_host(self) -> str:
@@ -252,10 +255,14 @@ def check_is_table(name: str, data: Any, source: str) -> None:
         )
 
 
-def validate_profile(name: str, data: Mapping[str, Any], source: str) -> ProfileBase:
+def validate_profile(
+    name: str, data: Mapping[str, Any], source: str, texts: Mapping[str, str] | None = None
+) -> ProfileBase:
     """Validate one profile's table, raising one sentence that names the field and the fix.
 
-    ``source`` names where the values came from (usually the file path) for the message.
+    ``source`` names where the values came from (usually the file path) for the message;
+    ``texts`` are values as the user wrote them (a variable's text before parsing), shown
+    in the message instead of what they were parsed into.
     """
 
     def fail(problem: str, field: str | None = None) -> ProfileValidationError:
@@ -270,7 +277,7 @@ def validate_profile(name: str, data: Mapping[str, Any], source: str) -> Profile
     kind = data.get("kind")
     if kind is None:
         raise fail(f"`kind` is missing; set it to one of {', '.join(MODELS)}.", "kind")
-    if kind not in MODELS:
+    if not isinstance(kind, str) or kind not in MODELS:  # a list or a table is no kind
         raise fail(
             f"unknown kind {kind!r}{did_you_mean(str(kind), MODELS)}; "
             f"use one of {', '.join(MODELS)}.",
@@ -293,7 +300,7 @@ def validate_profile(name: str, data: Mapping[str, Any], source: str) -> Profile
         if error["type"] == "missing":
             problem = f"`{field}` is required for kind '{kind}': {_field_doc(kind, field)}"
         else:
-            problem = _invalid_value(kind, field, error)
+            problem = _invalid_value(kind, field, error, (texts or {}).get(field))
         raise fail(problem.replace("..", "."), field) from None
 
 
@@ -303,7 +310,7 @@ def _field_doc(kind: str, field: str) -> str:
     return text if text.endswith(".") else text + "."
 
 
-def _invalid_value(kind: str, field: str, error: Any) -> str:
+def _invalid_value(kind: str, field: str, error: Any, text: str | None) -> str:
     """`` `local_port` = 99999 is invalid: it must be ... (the field's description).``
 
     The value is safe to show: a secret-named key was refused before validation.
@@ -314,7 +321,9 @@ def _invalid_value(kind: str, field: str, error: Any) -> str:
         # pydantic's "Input should be a valid integer, unable to parse string as an integer"
         rule = error["msg"].removeprefix("Value error, ").split(", unable to ")[0]
         rule = rule.replace("Input should be", "it must be", 1)
-    value = mask(field, error["input"])  # a proxy URL may carry a password
+    value = mask(
+        field, error["input"] if text is None else text
+    )  # a proxy URL may carry a password
     shown = f" = {value!r}" if error["loc"] else ""
     doc = _field_doc(kind, field).removesuffix(".")
     return f"`{field}`{shown} is invalid: {rule} ({doc})."

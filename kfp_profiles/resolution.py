@@ -28,6 +28,7 @@ from .errors import (
     KindArgumentError,
     KindChangeError,
     NoProfileSelectedError,
+    ProfileNameTypeError,
     ProfileValidationError,
     UnknownFieldArgumentError,
     did_you_mean,
@@ -158,6 +159,8 @@ def read_environment(kind: str) -> dict[str, Any]:
 
 def select_name(config: ProfilesConfig, name: str | None) -> tuple[str, str]:
     """The profile name in use and why: argument, KFP_PROFILE, or the file's default."""
+    if name is not None and not isinstance(name, str):
+        raise ProfileNameTypeError(type=type(name).__name__)
     if name:
         return name, "arg"
     from_env = os.environ.get(PROFILE_ENV)
@@ -204,7 +207,7 @@ def layer_values(
     file_source = f"file:{file}" if file else "file"
     values: dict[str, Any] = dict(table)
     sources = {key: file_source for key in table}
-    if kind not in MODELS:  # let the model explain the bad kind
+    if not isinstance(kind, str) or kind not in MODELS:  # let the model explain the bad kind
         return values, sources
 
     env_kind = environment.get(KIND_ENV)
@@ -221,10 +224,10 @@ def layer_values(
         # which says where the pod's token really is) win over the file.
         sdk_value = environment.get(spec.sdk_env) if spec.sdk_env else None
         if sdk_value and (spec.sdk_precedence == "beats-file" or spec.name not in values):
-            put(spec.name, sdk_value, f"env:{spec.sdk_env}")
+            put(spec.name, spec.parse_text(sdk_value), f"env:{spec.sdk_env}")
     for spec in specs:
         if spec.env in environment:
-            put(spec.name, environment[spec.env], f"env:{spec.env}")
+            put(spec.name, spec.parse_text(environment[spec.env]), f"env:{spec.env}")
     for field_name, value in overrides.items():
         if value is not None:
             put(field_name, value, "arg")
@@ -281,7 +284,7 @@ def resolve(
         # As with KFP_KIND: the file owns the kind, the caller picks another profile.
         raise KindArgumentError(profile=chosen, file=entry.file, kind=kind, wanted=wanted)
     environment: Mapping[str, Any] = {}
-    if kind in MODELS:
+    if isinstance(kind, str) and kind in MODELS:
         allowed = ["kind", *(spec.name for spec in fields_of(kind) if spec.in_file)]
         for field_name in overrides:
             if field_name not in allowed:
@@ -294,7 +297,12 @@ def resolve(
         environment = read_environment(kind)  # read once: every variable of this kind
     values, sources = layer_values(chosen, entry.data, entry.file, overrides, environment)
     try:
-        profile = cast(Profile, validate_profile(chosen, values, str(entry.file)))
+        texts = {
+            field: environment[source[4:]]
+            for field, source in sources.items()
+            if source.startswith("env:") and source[4:] in environment
+        }
+        profile = cast(Profile, validate_profile(chosen, values, str(entry.file), texts))
     except ProfileValidationError as error:
         raise _explain_source(error, sources, chosen) from None
 

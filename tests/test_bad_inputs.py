@@ -329,7 +329,9 @@ def test_profile_that_is_not_a_table_is_refused_by_get_client_and_doctor(
 
 DEV = '[profiles.dev]\nkind = "standalone-port-forward"\n'
 LOCAL_PORT_DOC = "(Local port; 0 lets kubectl pick one)."
-TIMEOUT_DOC = "(Seconds bounding the connect and the read of every request)."
+TIMEOUT_DOC = (
+    "(Seconds each request may take, from connect to last byte; more than 0, at most 3600)."
+)
 
 
 @pytest.mark.parametrize(

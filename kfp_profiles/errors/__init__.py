@@ -136,6 +136,9 @@ from .config import (
     ProfileNameError as ProfileNameError,
 )
 from .config import (
+    ProfileNameTypeError as ProfileNameTypeError,
+)
+from .config import (
     ProfileNotFoundError as ProfileNotFoundError,
 )
 from .config import (

@@ -70,6 +70,13 @@ class ProfileNotFoundError(ConfigError):
     fmt = "No profile named '{profile}' in {where}{hint}."
 
 
+class ProfileNameTypeError(ConfigError):
+    fmt = (
+        'A profile name is text, like "prod", but a {type} was passed; pass the '
+        "profile's name, or None for KFP_PROFILE or the file's default."
+    )
+
+
 class NoProfileSelectedError(ConfigError):
     fmt = (
         "No profile selected and {where} sets no `default`: pass a name, "
