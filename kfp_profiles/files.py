@@ -203,6 +203,11 @@ def parse_text(path: Path, text: str) -> dict[str, Any]:
         return document
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
+    except RecursionError:  # arrays or tables nested hundreds deep: no profile is
+        opener = re.search(r"[\[{]{50,}", text)
+        line, column = _line_and_column(text, opener.start()) if opener else ("?", "?")
+        problem = "values are nested too deeply to read"
+        raise _parse_error(path, line, column, problem, fix="flatten them") from None
     bare_cr = _BARE_CR.search(text)
     if bare_cr:  # old Mac line endings: TOML allows LF and CRLF only
         line, column = _line_and_column(text, bare_cr.start())
