@@ -43,6 +43,7 @@ from .models import (
     check_is_table,
     validate_profile,
 )
+from .transport import origin
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
@@ -63,6 +64,8 @@ class ResolvedProfile:
     #: Secrets given as arguments or variables (``password``); the keyring is asked
     #: only when one is needed (a login).
     secrets: Mapping[str, SecretStr] = field(default_factory=dict)
+    #: The host as the profiles file names it (None when the file names none).
+    file_host: str | None = None
 
     @property
     def kind(self) -> str:
@@ -78,6 +81,19 @@ class ResolvedProfile:
     def password(self) -> SecretStr | None:
         """The Dex password given as ``password=`` or KFP_PASSWORD, if any."""
         return self.secrets.get("password")
+
+    @property
+    def at_home(self) -> bool:
+        """True when the host in use has the origin (scheme, host, port) the file gives.
+
+        A stored password and a cached session belong to that origin: an override
+        (argument, KFP_HOST) that points the profile elsewhere gets neither.
+        """
+        from .transport import origin
+
+        if self.file_host is None:
+            return self.sources.get("host", "default") == "default"
+        return origin(self.host) == origin(self.file_host)
 
     @property
     def forward_is_managed(self) -> bool:
@@ -331,6 +347,12 @@ def resolve(
             secrets[spec.name] = environment[spec.env]
             sources[spec.name] = f"env:{spec.env}"
     sources["profile"] = why
+    file_host = entry.data.get("host")
     return ResolvedProfile(
-        name=chosen, profile=profile, sources=sources, file=entry.file, secrets=secrets
+        name=chosen,
+        profile=profile,
+        sources=sources,
+        file=entry.file,
+        secrets=secrets,
+        file_host=file_host if isinstance(file_host, str) else None,
     )

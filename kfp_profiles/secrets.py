@@ -24,6 +24,7 @@ from .errors import (
     KeyringStoreError,
     KeyringUnavailableError,
     PasswordMissingError,
+    StoredSecretElsewhereError,
 )
 
 if TYPE_CHECKING:
@@ -139,6 +140,16 @@ def password_for(resolved: ResolvedProfile, *, prompt: bool = False) -> SecretSt
     """
     if resolved.password is not None:
         return resolved.password
+    if not resolved.at_home:
+        from .transport import origin
+
+        assert resolved.file_host is not None  # at_home is True without one
+        raise StoredSecretElsewhereError(
+            profile=resolved.name,
+            home=origin(resolved.file_host),
+            host=resolved.host,
+            via=_describe_source(resolved.sources.get("host", "arg")),
+        )
     from .models import PlatformDex  # loaded already, with the profile
 
     username = resolved.profile.username if isinstance(resolved.profile, PlatformDex) else "?"
@@ -165,3 +176,10 @@ def password_for(resolved: ResolvedProfile, *, prompt: bool = False) -> SecretSt
     if stores_nothing():
         detail = f" (the keyring backend {backend_name()} stores nothing)"
     raise PasswordMissingError(profile=resolved.name, username=username, detail=detail)
+
+
+def _describe_source(source: str) -> str:
+    """``env:KFP_HOST`` as "KFP_HOST", ``arg`` as "the host= argument"."""
+    if source.startswith("env:"):
+        return source[4:]
+    return "the host= argument" if source == "arg" else source

@@ -79,7 +79,10 @@ class DexAuth:
         def password() -> SecretStr:
             return password_for(resolved, prompt=prompt)
 
-        return cls(settings_for(resolved), password, SessionCache())
+        # A session belongs to the origin the file names: an override elsewhere neither
+        # reads nor overwrites it.
+        cache = SessionCache() if resolved.at_home else None
+        return cls(settings_for(resolved), password, cache)
 
     # --- the renewal hook (kfp_profiles.auth.Credentials) ---------------------------------
 
@@ -203,7 +206,10 @@ def settings_for(resolved: ResolvedProfile) -> DexLoginSettings:
     profile = resolved.profile
     assert isinstance(profile, PlatformDex), profile.kind
     return DexLoginSettings(
-        profile=resolved.name, api_url=resolved.host, **profile.values_for(DexLoginSettings)
+        profile=resolved.name,
+        api_url=resolved.host,
+        file_host=resolved.file_host,
+        **profile.values_for(DexLoginSettings),
     )
 
 

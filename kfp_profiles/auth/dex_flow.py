@@ -76,6 +76,7 @@ from ..errors import (
     InvalidCredentialsError,
     LoginFlowError,
     LoginStop,
+    PlainHttpOverrideError,
     UnknownConnectorError,
 )
 from ..transport import origin
@@ -338,9 +339,13 @@ def post_password(
 ) -> Generator[HttpRequest, HttpResponse, str]:
     """Post the credentials; returns where Dex sends the browser next."""
     settings = walk.settings
-    if settings.is_https and urlsplit(form_url).scheme.lower() != "https":
-        raise InsecurePasswordPostError(
-            profile=settings.profile, host=settings.origin, form_url=redact_url(form_url)
+    if urlsplit(form_url).scheme.lower() != "https" and not settings.plain_http_allowed:
+        if settings.is_https:  # the gateway itself sends the form to plain HTTP
+            raise InsecurePasswordPostError(
+                profile=settings.profile, host=settings.origin, form_url=redact_url(form_url)
+            )
+        raise PlainHttpOverrideError(
+            profile=settings.profile, form_url=redact_url(form_url), file_host=settings.file_host
         )
     request = HttpRequest("POST", form_url, form={"login": settings.username, "password": password})
     response = yield from walk.send(request)

@@ -50,6 +50,8 @@ class DexLoginSettings:
     ca_bundle: str | None = None
     proxy: str | None = None
     timeout: float = 30.0
+    #: The host the profiles file names; None when it is ``api_url`` itself.
+    file_host: str | None = None
 
     @property
     def origin(self) -> str:
@@ -63,6 +65,11 @@ class DexLoginSettings:
     @property
     def is_https(self) -> bool:
         return urlsplit(self.api_url).scheme.lower() == "https"
+
+    @property
+    def plain_http_allowed(self) -> bool:
+        """A password goes over plain HTTP only where the file itself names an http host."""
+        return urlsplit(self.file_host or self.api_url).scheme.lower() == "http"
 
 
 @dataclass(frozen=True, repr=False)

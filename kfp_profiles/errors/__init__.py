@@ -52,6 +52,9 @@ from .auth import (
     PasswordMissingError as PasswordMissingError,
 )
 from .auth import (
+    PlainHttpOverrideError as PlainHttpOverrideError,
+)
+from .auth import (
     SecretError as SecretError,
 )
 from .auth import (
@@ -62,6 +65,9 @@ from .auth import (
 )
 from .auth import (
     StillRefusedError as StillRefusedError,
+)
+from .auth import (
+    StoredSecretElsewhereError as StoredSecretElsewhereError,
 )
 from .auth import (
     TokenFileError as TokenFileError,

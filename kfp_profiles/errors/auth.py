@@ -169,6 +169,23 @@ class InsecurePasswordPostError(LoginError):
     )
 
 
+class PlainHttpOverrideError(LoginError):
+    fmt = (
+        "Refusing to send the password of profile '{profile}' over plain HTTP to "
+        "{form_url}: the profiles file names {file_host}, and a password goes over plain "
+        "HTTP only where the file itself names an http:// host; use the https URL, or add "
+        "a profile whose host is this http:// URL (a local test cluster)."
+    )
+
+
+class StoredSecretElsewhereError(SecretError):
+    fmt = (
+        "Profile '{profile}' keeps its password for {home}, but {via} points it at "
+        "{host}: a stored password never follows an override to another host; pass "
+        "password= (or set KFP_PASSWORD) for that host, or add a profile for it."
+    )
+
+
 class TooManyRedirectsError(LoginError):
     fmt = (
         "The login of profile '{profile}' at {host} took more than {limit} requests "
