@@ -43,7 +43,6 @@ from .models import (
     check_is_table,
     validate_profile,
 )
-from .transport import origin
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
