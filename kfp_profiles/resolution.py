@@ -25,6 +25,7 @@ from pydantic import SecretStr
 
 from .constants import KIND_ENV, POD_NAMESPACE_PATH, PROFILE_ENV
 from .errors import (
+    CaBundleError,
     KindArgumentError,
     KindChangeError,
     NoProfileSelectedError,
@@ -43,6 +44,7 @@ from .models import (
     check_is_table,
     validate_profile,
 )
+from .paths import ca_bundle_problem, expand_path
 
 if TYPE_CHECKING:
     from pydantic_settings import BaseSettings
@@ -192,13 +194,6 @@ def select_name(config: ProfilesConfig, name: str | None) -> tuple[str, str]:
 # --- layering -------------------------------------------------------------------------------
 
 
-def _expand_path(value: str, relative_to: Path | None) -> str:
-    expanded = os.path.expanduser(os.path.expandvars(value))
-    if relative_to is not None and not os.path.isabs(expanded):
-        expanded = str(relative_to / expanded)
-    return expanded
-
-
 def _pod_namespace() -> str | None:
     try:
         return Path(POD_NAMESPACE_PATH).read_text(encoding="utf-8").strip() or None
@@ -250,7 +245,7 @@ def layer_values(
     for spec in specs:
         if spec.path and isinstance(values.get(spec.name), str):
             base = file.parent if sources[spec.name] == file_source and file else None
-            values[spec.name] = _expand_path(values[spec.name], base)
+            values[spec.name] = expand_path(values[spec.name], base)
     return values, sources
 
 
@@ -332,6 +327,13 @@ def resolve(
             sources["namespace"] = f"file:{POD_NAMESPACE_PATH}"
     if updates:
         profile = profile.model_copy(update=updates)
+    if profile.ca_bundle is not None and profile.verify_tls:
+        problem = ca_bundle_problem(profile.ca_bundle)
+        if problem is not None:
+            where = sources.get("ca_bundle", "file")
+            raise CaBundleError(
+                profile=chosen, path=profile.ca_bundle, problem=problem, source=_in_words(where)
+            )
 
     given = {"password": password}
     secrets: dict[str, SecretStr] = {}
@@ -355,3 +357,12 @@ def resolve(
         secrets=secrets,
         file_host=file_host if isinstance(file_host, str) else None,
     )
+
+
+def _in_words(source: str) -> str:
+    """A value's source as a message says it: the file, a variable, or the arguments."""
+    if source.startswith("env:"):
+        return f"variable {source[4:]}"
+    if source.startswith("file:"):
+        return source[5:]
+    return "the keyword arguments" if source == "arg" else source

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from kfp_profiles import get_client
-from kfp_profiles.errors import ConnectionFailedError, SessionError
+from kfp_profiles.errors import CaBundleError, ConnectionFailedError, SessionError
 from kfp_profiles.testing import Blackhole, Emulator
 
 from .helpers import write_profiles
@@ -445,9 +445,13 @@ def test_an_unreadable_ca_bundle_of_the_profile_is_named_as_its_field(
             host = "{emu.api_url}"
         """,
         )
-        with pytest.raises(ConnectionFailedError) as caught:
-            get_client("tls", ca_bundle=str(missing)).list_experiments()
+        # Issue 10: a configuration error when the profile is resolved (exit 2), no
+        # longer a connection failure at the first call (exit 5).
+        with pytest.raises(CaBundleError) as caught:
+            get_client("tls", ca_bundle=str(missing))
         assert str(caught.value) == (
-            f"Cannot reach {emu.url} for profile 'tls': the CA bundle {missing} cannot be read; "
-            "point `ca_bundle` at an existing PEM file."
+            f"Profile 'tls': `ca_bundle` {missing} (set in the keyword arguments) does not "
+            "exist; point it at the PEM file of your cluster's CA, or remove it to trust the "
+            "system's CAs."
         )
+        assert caught.value.exit_code == 2

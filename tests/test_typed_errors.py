@@ -148,3 +148,62 @@ def test_a_keyword_argument_of_the_wrong_type(profiles_path: Path) -> None:
         "Profile 'dev' in the keyword arguments: `local_port` = '3000' is invalid: it must "
         f"be a valid integer {PORT_DOC}"
     )
+
+
+# --- paths are checked when they are set (issue 10, point 7) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "does not exist"),
+        (b"not a certificate\n", "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
+        ("folder", "is a folder, not a file of certificates"),
+    ],
+)
+def test_a_ca_bundle_that_holds_no_certificate_is_a_configuration_error(
+    profiles_path: Path, content: bytes | str | None, problem: str
+) -> None:
+    write_profiles(profiles_path, FORWARD + 'ca_bundle = "ca.pem"\n')
+    bundle = profiles_path.parent / "ca.pem"
+    if content == "folder":
+        bundle.mkdir()
+    elif isinstance(content, bytes):
+        bundle.write_bytes(content)
+    with pytest.raises(errors.CaBundleError) as caught:
+        resolve("dev")
+    assert str(caught.value) == (
+        f"Profile 'dev': `ca_bundle` {bundle} (set in {profiles_path}) {problem}; point it at "
+        "the PEM file of your cluster's CA, or remove it to trust the system's CAs."
+    )
+
+
+def test_a_ca_bundle_is_not_read_when_tls_is_not_verified(profiles_path: Path) -> None:
+    write_profiles(profiles_path, FORWARD + 'ca_bundle = "gone.pem"\nverify_tls = false\n')
+    assert resolve("dev").values()["verify_tls"] is False
+
+
+def test_add_refuses_a_ca_bundle_that_does_not_exist(profiles_path: Path) -> None:
+    from .helpers import cli
+
+    done = cli("add", "x", "--kind", "standalone-in-cluster", "--ca-bundle", "/nonexistent.pem")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "kfp-profiles: error: --ca-bundle /nonexistent.pem does not exist; pass the PEM file "
+        "of your cluster's CA.\n"
+    )
+    assert not profiles_path.exists()
+
+
+def test_add_stores_a_relative_ca_bundle_as_an_absolute_path(
+    profiles_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kfp_profiles.cli import run
+    from kfp_profiles.testing.tls import write_tls_files
+
+    (tmp_path / "tls").mkdir()
+    ca = write_tls_files(tmp_path / "tls").ca_path
+    monkeypatch.chdir(ca.parent)
+    assert run(["add", "x", "--kind", "standalone-in-cluster", "--ca-bundle", ca.name]) == 0
+    assert f'ca_bundle = "{ca}"' in profiles_path.read_text()
+    assert resolve("x").values()["ca_bundle"] == str(ca)

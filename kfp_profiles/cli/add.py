@@ -7,11 +7,17 @@ terminal. A secret row is never an option: it is offered to the keyring instead.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
 
-from ..errors import KfpProfilesError, KindOptionMissingError, OptionNotOfKindError
+from ..errors import (
+    CaBundleOptionError,
+    KfpProfilesError,
+    KindOptionMissingError,
+    OptionNotOfKindError,
+)
 from ..fields import FIELDS, FieldSpec, fields_of
 from ..models import MODELS
 from ._common import (
@@ -72,13 +78,27 @@ def _collect_values(
     values: dict[str, Any] = {"kind": kind}
     for spec in specs:
         if spec.name in given:
-            values[spec.name] = given[spec.name]
+            values[spec.name] = _checked(spec, given[spec.name])
         elif spec.required and ask:
             hint = spec.help.rstrip(".")
             values[spec.name] = click.prompt(
                 f"{spec.name} ({hint})", type=FIELD_OPTIONS[spec.name].type
             )
     return values
+
+
+def _checked(spec: FieldSpec, value: Any) -> Any:
+    """A value as the file should keep it: a path typed here is absolute (the file would
+    read a relative one from its own folder), and a CA bundle must hold certificates."""
+    if not spec.path or not isinstance(value, str):
+        return value
+    from ..paths import ca_bundle_problem, expand_path
+
+    path = os.path.abspath(expand_path(value, None))
+    problem = ca_bundle_problem(path) if spec.name == "ca_bundle" else None
+    if problem is not None:
+        raise CaBundleOptionError(option=spec.flag, path=path, problem=problem)
+    return path
 
 
 @click.command()

@@ -88,6 +88,12 @@ from .base import (
     did_you_mean as did_you_mean,
 )
 from .config import (
+    CaBundleError as CaBundleError,
+)
+from .config import (
+    CaBundleOptionError as CaBundleOptionError,
+)
+from .config import (
     CannotEditError as CannotEditError,
 )
 from .config import (

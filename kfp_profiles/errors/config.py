@@ -115,6 +115,17 @@ class KindArgumentError(KindChangeError):
     )
 
 
+class CaBundleError(ConfigError):
+    fmt = (
+        "Profile '{profile}': `ca_bundle` {path} (set in {source}) {problem}; point it at "
+        "the PEM file of your cluster's CA, or remove it to trust the system's CAs."
+    )
+
+
+class CaBundleOptionError(ConfigError):
+    fmt = "{option} {path} {problem}; pass the PEM file of your cluster's CA."
+
+
 class KindOptionMissingError(ConfigError):
     fmt = "Profile '{profile}' needs a kind: pass --kind with one of {kinds}."
 
