@@ -7,6 +7,7 @@ be ready: a login when no live session is cached, a managed port-forward. The
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +31,27 @@ def base_url_for(resolved: ResolvedProfile) -> str:
     return resolved.host
 
 
+#: Profiles already warned about in this process for not verifying TLS.
+_UNVERIFIED_WARNED: set[str] = set()
+
+
+def warn_if_unverified(resolved: ResolvedProfile) -> None:
+    """Log once per profile and process that its TLS certificates are not checked."""
+    if resolved.profile.verify_tls or resolved.name in _UNVERIFIED_WARNED:
+        return
+    _UNVERIFIED_WARNED.add(resolved.name)
+    logging.getLogger("kfp_profiles").warning(
+        "Profile '%s' does not check TLS certificates (verify_tls = false, from %s): anyone "
+        "on the network path can read its credentials; set `ca_bundle` to your cluster's "
+        "CA instead.",
+        resolved.name,
+        resolved.sources.get("verify_tls", "the file"),
+    )
+
+
 def client_for(resolved: ResolvedProfile, *, prompt: bool = False) -> kfp.Client:
     """Build the hermetic client of an already resolved profile."""
+    warn_if_unverified(resolved)
     from .auth import credentials_for
     from .kfp_client import ProfileClient
 
@@ -83,6 +103,7 @@ def login(
 ) -> LoginResult:
     """Log in now (platform-dex) and cache the session; other kinds need no login."""
     resolved = resolve(name, password=password, config=config, **overrides)
+    warn_if_unverified(resolved)
     if resolved.kind != "platform-dex":
         return LoginResult(resolved.name, resolved.kind, resolved.host, None, 0, None)
     from .auth.dex import dex_auth_for

@@ -455,3 +455,37 @@ def test_an_unreadable_ca_bundle_of_the_profile_is_named_as_its_field(
             "system's CAs."
         )
         assert caught.value.exit_code == 2
+
+
+def test_a_profile_that_skips_tls_checks_is_warned_about_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from kfp_profiles import client as client_module
+
+    monkeypatch.setattr(client_module, "_UNVERIFIED_WARNED", set())
+    with Emulator(door="none", tls=True) as emu:
+        use_file(
+            monkeypatch,
+            tmp_path,
+            f"""
+            [profiles.lab]
+            kind = "standalone-in-cluster"
+            host = "{emu.api_url}"
+            verify_tls = false
+            [profiles.lab2]
+            kind = "standalone-in-cluster"
+            host = "{emu.api_url}"
+            verify_tls = false
+            """,
+        )
+        with caplog.at_level("WARNING", logger="kfp_profiles"):
+            for _ in range(3):
+                get_client("lab").list_experiments()
+            get_client("lab2")
+    warned = [r.getMessage() for r in caplog.records if "does not check TLS" in r.getMessage()]
+    assert warned == [
+        f"Profile '{name}' does not check TLS certificates (verify_tls = false, from "
+        f"file:{tmp_path / 'profiles.toml'}): anyone on the network path can read its "
+        "credentials; set `ca_bundle` to your cluster's CA instead."
+        for name in ("lab", "lab2")
+    ]
