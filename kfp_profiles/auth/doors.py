@@ -170,7 +170,11 @@ def login_page_reason(status: int, headers: Mapping[str, str] | None) -> str | N
         location = headers.get("location", "")
         if any(marker in location for marker in _LOGIN_PATH_MARKERS) or not location:
             return f"a redirect to its login page ({status})"
-        return f"an unexpected redirect ({status}) to {urlsplit(location).path}"
+        try:
+            path = urlsplit(location).path
+        except ValueError:  # not a URL at all
+            path = "an address that is not a URL"
+        return f"an unexpected redirect ({status}) to {path}"
     if status == 401:
         return "401 Unauthorized"
     if "text/html" in content_type:

@@ -114,11 +114,18 @@ class HttpResponse:
 
     @property
     def location(self) -> str | None:
-        """The redirect target, made absolute against the requested URL."""
+        """The redirect target, made absolute against the requested URL; None when there is
+        none, or when it is no URL at all (``http://[not-ipv6``): then the login stops at
+        this answer with its own typed error, as at any answer it cannot use."""
         target = self.header("Location")
         if self.status not in _REDIRECT_STATUSES or not target:
             return None
-        return urljoin(self.url, target)
+        try:
+            absolute = urljoin(self.url, target)
+            urlsplit(absolute).port  # noqa: B018 - raises ValueError for a bad host or port
+        except ValueError:
+            return None
+        return absolute
 
     def __repr__(self) -> str:
         return f"HttpResponse({self.status} {redact_url(self.url)})"
