@@ -67,33 +67,49 @@ def failure_reason(exc: BaseException) -> str:
 
 
 def _unavailable(
-    profile: str, exc: Exception, error: type[KeyringUnavailableError] = KeyringUnavailableError
+    profile: str,
+    exc: Exception,
+    error: type[KeyringUnavailableError] = KeyringUnavailableError,
+    hide: str | None = None,
 ) -> KeyringUnavailableError:
-    return error(profile=profile, reason=failure_reason(exc))
+    reason = failure_reason(exc)
+    if hide:  # a backend that repeats the value it failed to store must not show it
+        reason = reason.replace(hide, "********")
+    return error(profile=profile, reason=reason)
+
+
+# A keyring backend is a plugin: besides keyring's own errors it may raise anything (a
+# D-Bus timeout, a RuntimeError, ModuleNotFoundError for a PYTHON_KEYRING_BACKEND that
+# names no module). Every one becomes our typed error, raised outside the `except`
+# block so that no backend exception, which may hold the value, rides along as context.
 
 
 def keyring_get(service: str, profile: str) -> str | None:
     """Read one item; a keyring that cannot answer raises KeyringUnavailableError."""
     import keyring
-    from keyring.errors import KeyringError
 
     try:
-        return keyring.get_password(service, profile)
-    except KeyringError as exc:
-        raise _unavailable(profile, exc) from None
+        value = keyring.get_password(service, profile)
+    except Exception as exc:
+        failure = _unavailable(profile, exc)
+    else:
+        return value
+    raise failure
 
 
 def keyring_set(service: str, profile: str, value: str) -> None:
     """Store one item; a backend that silently stored nothing raises too."""
     import keyring
-    from keyring.errors import KeyringError
 
     # Tried first: the fail backend then raises the NoKeyringError reading gives, so a
     # machine without a keyring gets one reason whatever the command.
+    failure: KeyringUnavailableError | None = None
     try:
         keyring.set_password(service, profile, value)
-    except KeyringError as exc:
-        raise _unavailable(profile, exc, KeyringStoreError) from None
+    except Exception as exc:
+        failure = _unavailable(profile, exc, KeyringStoreError, hide=value)
+    if failure is not None:
+        raise failure
     if stores_nothing():
         raise KeyringStoreError(
             profile=profile, reason=f"the backend {backend_name()} stores nothing"
@@ -103,15 +119,17 @@ def keyring_set(service: str, profile: str, value: str) -> None:
 def keyring_delete(service: str, profile: str) -> bool:
     """Delete one item; True when something was deleted. Deleting nothing is fine."""
     import keyring
-    from keyring.errors import KeyringError, PasswordDeleteError
+    from keyring.errors import PasswordDeleteError
 
     try:
         keyring.delete_password(service, profile)
     except PasswordDeleteError:
         return False
-    except KeyringError as exc:
-        raise _unavailable(profile, exc, KeyringDeleteError) from None
-    return True
+    except Exception as exc:
+        failure = _unavailable(profile, exc, KeyringDeleteError)
+    else:
+        return True
+    raise failure
 
 
 def get_password(profile: str) -> SecretStr | None:
