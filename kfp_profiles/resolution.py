@@ -164,8 +164,15 @@ def _environment_class(variables: tuple[tuple[str, bool], ...]) -> type[BaseSett
 
 
 def read_environment(kind: str) -> dict[str, Any]:
-    """The variables set for ``kind`` (its ``KFP_<FIELD>``, SDK and secret variables)."""
+    """The variables set for ``kind`` (its ``KFP_<FIELD>``, SDK and secret variables).
+
+    pydantic-settings reads them; when none is set, as in most processes, it is not even
+    imported (it costs as much as the rest of resolving a profile).
+    """
     variables = _variables_of(kind)
+    present = {name.upper() for name, value in os.environ.items() if value}
+    if not any(name in present for name, _ in variables):
+        return {}
     settings = _environment_class(variables)()
     read = settings.model_dump()
     return {name: read[name.lower()] for name, _ in variables if read[name.lower()] is not None}

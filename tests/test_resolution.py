@@ -14,6 +14,7 @@ from kfp_profiles.errors import (
 )
 from kfp_profiles.files import load_config
 from kfp_profiles.resolution import _explain_source, resolve
+from kfp_profiles.testing.tls import write_tls_files
 
 from .helpers import write_profiles
 
@@ -43,7 +44,12 @@ TWO_CLUSTERS = """
 
 @pytest.fixture
 def profiles_file(profiles_path: Path) -> Path:
-    return write_profiles(profiles_path, TWO_CLUSTERS)
+    written = write_profiles(profiles_path, TWO_CLUSTERS)
+    (written.parent / "certs").mkdir()  # a CA bundle is checked when the profile resolves
+    write_tls_files(written.parent / "certs").ca_path.rename(
+        written.parent / "certs" / "corp-ca.pem"
+    )
+    return written
 
 
 def test_name_comes_from_argument_then_env_then_default(
