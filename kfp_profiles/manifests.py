@@ -18,9 +18,17 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from .constants import DEFAULT_TOKEN_PATH, PROFILE_ENV, SDK_TOKEN_PATH_ENV, TOKEN_AUDIENCE
+from .constants import (
+    DEFAULT_TOKEN_PATH,
+    PROFILE_ENV,
+    PROFILES_FILE_ENV,
+    SDK_TOKEN_PATH_ENV,
+    TOKEN_AUDIENCE,
+)
 from .errors import KubernetesNameError, ManifestValueError
 
 #: The token's lifetime in the KFP guide; the kubelet renews it well before.
@@ -103,6 +111,61 @@ def _token_env(token_path: str) -> dict[str, Any]:
     return {"name": SDK_TOKEN_PATH_ENV, "value": token_path}
 
 
+#: Where a pod finds the profiles file it was given, and the volume that holds it.
+PROFILES_MOUNT = "/etc/kfp-profiles"
+PROFILES_VOLUME = "kfp-profiles"
+
+
+@dataclass(frozen=True)
+class ShippedProfile:
+    """A profile sent to a pod: its name, and a profiles file holding it (and nothing else)."""
+
+    profile: str
+    text: str
+
+    @property
+    def configmap(self) -> str:
+        """The ConfigMap's name: ``kfp-profile-<profile>``, as Kubernetes allows it."""
+        cleaned = re.sub(r"[^a-z0-9.-]+", "-", self.profile.lower()).strip("-.")
+        return f"kfp-profile-{cleaned}"[:253].rstrip("-.")
+
+
+def ship_profile(name: str, table: Mapping[str, Any], source: str) -> ShippedProfile:
+    """Profile ``name`` (its table as the file ``source`` writes it) alone in a profiles file."""
+    from .tomlsplice import render_profile
+
+    text = (
+        f"# Profile '{name}' from {source}, written by `kfp-profiles manifest`.\n"
+        f'default = "{name}"\n\n{render_profile(name, table)}'
+    )
+    return ShippedProfile(profile=name, text=text)
+
+
+def profile_configmap(namespace: str, shipped: ShippedProfile) -> dict[str, Any]:
+    """The ConfigMap that carries ``shipped``'s profiles file into ``namespace``."""
+    check_dns_label(namespace, "The namespace")
+    return {
+        **_header("v1", "ConfigMap", shipped.configmap, namespace),
+        "data": {"profiles.toml": shipped.text},
+    }
+
+
+def _profile_parts(
+    shipped: ShippedProfile | None, profile: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(volumes, volume mounts, env) that give a pod its profile: the shipped profiles file
+    mounted read-only and named by KFP_PROFILES_FILE, or only KFP_PROFILE."""
+    if shipped is None:
+        return [], [], [{"name": PROFILE_ENV, "value": profile}] if profile else []
+    volume = {"name": PROFILES_VOLUME, "configMap": {"name": shipped.configmap}}
+    mount = {"mountPath": PROFILES_MOUNT, "name": PROFILES_VOLUME, "readOnly": True}
+    env = [
+        {"name": PROFILES_FILE_ENV, "value": posixpath.join(PROFILES_MOUNT, "profiles.toml")},
+        {"name": PROFILE_ENV, "value": shipped.profile},
+    ]
+    return [volume], [mount], env
+
+
 def _header(api_version: str, kind: str, name: str, namespace: str) -> dict[str, Any]:
     """What every object starts with: its type, then its name and namespace."""
     return {
@@ -118,19 +181,25 @@ def poddefault(
     name: str = DEFAULT_PODDEFAULT_NAME,
     token_path: str = DEFAULT_TOKEN_PATH,
     expiration: int = TOKEN_EXPIRATION_SECONDS,
+    shipped: ShippedProfile | None = None,
 ) -> dict[str, Any]:
-    """The PodDefault of the KFP guide, for profile namespace ``namespace``."""
+    """The PodDefault of the KFP guide, for profile namespace ``namespace``.
+
+    With ``shipped``, labelled pods also get that profile's file (from its ConfigMap,
+    :func:`profile_configmap`) and the variables that make ``get_client()`` use it.
+    """
     check_dns_label(namespace, "The namespace")
     check_dns_subdomain(name, "The PodDefault name")
     folder, file_name = _token_mount(token_path)
+    volumes, mounts, env = _profile_parts(shipped, None)
     return {
         **_header("kubeflow.org/v1alpha1", "PodDefault", name, namespace),
         "spec": {
             "desc": "Allow access to Kubeflow Pipelines",
             "selector": {"matchLabels": {ACCESS_LABEL: "true"}},
-            "volumes": [_token_volume(file_name, expiration)],
-            "volumeMounts": [_token_mount_entry(folder)],
-            "env": [_token_env(posixpath.join(folder, file_name))],
+            "volumes": [_token_volume(file_name, expiration), *volumes],
+            "volumeMounts": [_token_mount_entry(folder), *mounts],
+            "env": [_token_env(posixpath.join(folder, file_name)), *env],
         },
     }
 
@@ -144,11 +213,13 @@ def pod(
     token_path: str = DEFAULT_TOKEN_PATH,
     expiration: int = TOKEN_EXPIRATION_SECONDS,
     profile: str | None = None,
+    shipped: ShippedProfile | None = None,
 ) -> dict[str, Any]:
     """A Pod in ``namespace`` with the projected token, ready for a platform-in-cluster profile.
 
-    With ``profile``, the pod also gets ``KFP_PROFILE`` (its profiles file must
-    reach the pod some other way, e.g. a ConfigMap at ``KFP_PROFILES_FILE``).
+    With ``shipped``, the pod gets that profile's file (from its ConfigMap,
+    :func:`profile_configmap`) at ``KFP_PROFILES_FILE`` and ``KFP_PROFILE`` naming it,
+    so ``get_client()`` needs nothing else; with only ``profile``, just ``KFP_PROFILE``.
     """
     check_dns_label(namespace, "The namespace")
     check_dns_subdomain(name, "The pod name")
@@ -157,9 +228,7 @@ def pod(
         problem = f"The image must not be empty: pass --image, e.g. {DEFAULT_IMAGE}"
         raise ManifestValueError(problem=problem)
     folder, file_name = _token_mount(token_path)
-    env = [_token_env(posixpath.join(folder, file_name))]
-    if profile:
-        env.append({"name": PROFILE_ENV, "value": profile})
+    volumes, mounts, env = _profile_parts(shipped, profile)
     return {
         **_header("v1", "Pod", name, namespace),
         "spec": {
@@ -170,11 +239,11 @@ def pod(
                     "name": "main",
                     "image": image,
                     "command": ["sleep", "infinity"],
-                    "env": env,
-                    "volumeMounts": [_token_mount_entry(folder)],
+                    "env": [_token_env(posixpath.join(folder, file_name)), *env],
+                    "volumeMounts": [_token_mount_entry(folder), *mounts],
                 }
             ],
-            "volumes": [_token_volume(file_name, expiration)],
+            "volumes": [_token_volume(file_name, expiration), *volumes],
         },
     }
 
@@ -206,9 +275,9 @@ def rolebinding(
     }
 
 
-def to_yaml(manifest: dict[str, Any]) -> str:
-    """``manifest`` as a YAML document, keys in the order the guide writes them."""
+def to_yaml(*manifests: dict[str, Any]) -> str:
+    """``manifests`` as YAML documents (``---`` between them), keys in the guide's order."""
     import yaml
 
-    text: str = yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False)
+    text: str = yaml.safe_dump_all(manifests, sort_keys=False, default_flow_style=False)
     return text

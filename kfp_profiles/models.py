@@ -58,6 +58,8 @@ class ProfileBase(BaseModel):
     #: How the kind authenticates: the ``module:Class`` of its credentials, imported
     #: only when a client is built (see kfp_profiles/auth/__init__.py).
     credentials: ClassVar[str] = "kfp_profiles.auth:NoCredentials"
+    #: True for a kind whose code runs in a pod of the cluster (`manifest` ships it there).
+    in_cluster: ClassVar[bool] = False
 
     #: Narrowed to one literal by each kind; declared here so code can read it on any profile.
     kind: str = Field(description="Kind of profile.")
@@ -97,6 +99,8 @@ class ProfileBase(BaseModel):
 class StandaloneInCluster(ProfileBase):
     """Code in a pod, talking to a standalone KFP."""
 
+    in_cluster: ClassVar[bool] = True
+
     kind: Literal["standalone-in-cluster"] = Field(description="Kind of profile.")
     k8s_namespace: str = column("k8s_namespace")
 
@@ -124,6 +128,8 @@ class StandalonePortForward(ProfileBase):
 
 class PlatformInCluster(ProfileBase):
     """Code in a pod of a multi-user Kubeflow Platform, with a projected token."""
+
+    in_cluster: ClassVar[bool] = True
 
     credentials: ClassVar[str] = "kfp_profiles.auth.token:TokenFileCredentials"
 

@@ -7,13 +7,15 @@ platform-in-cluster its token path (which sets where the token is mounted).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import click
 
 from .. import manifests
 from ..constants import DEFAULT_TOKEN_PATH
 from ..errors import NamespaceOptionMissingError
-from ._common import F, HelpWhenBareGroup, complete_profile_names, profiles_config
+from ._common import F, HelpWhenBareGroup, complete_profile_names, profiles_config, warn
 
 
 def _profile_option() -> Callable[[F], F]:
@@ -26,16 +28,46 @@ def _profile_option() -> Callable[[F], F]:
     )
 
 
-def _from_profile(name: str | None) -> tuple[str | None, str]:
-    """(namespace, token path) that profile ``name`` knows, or (None, the default path)."""
+@dataclass(frozen=True)
+class _Known:
+    """What a profile tells a manifest: its namespace, token path, and itself to ship."""
+
+    namespace: str | None = None
+    token_path: str = DEFAULT_TOKEN_PATH
+    shipped: manifests.ShippedProfile | None = None
+    #: The profile's kind when it does not run in a pod (nothing to ship).
+    not_shipped: str | None = None
+
+
+def _from_profile(name: str | None) -> _Known:
+    """What profile ``name`` knows; an in-cluster kind is also shipped to the pod."""
     if not name:
-        return None, DEFAULT_TOKEN_PATH
+        return _Known()
     from ..models import PlatformInCluster
     from ..resolution import resolve as resolve_profile
 
-    profile = resolve_profile(name, config=profiles_config()).profile
+    config = profiles_config()
+    resolved = resolve_profile(name, config=config)
+    profile = resolved.profile
     token_path = profile.token_path if isinstance(profile, PlatformInCluster) else None
-    return profile.namespace, token_path or DEFAULT_TOKEN_PATH
+    if not profile.in_cluster:
+        return _Known(profile.namespace, token_path or DEFAULT_TOKEN_PATH, None, profile.kind)
+    entry = config.profiles[resolved.name]
+    shipped = manifests.ship_profile(resolved.name, entry.data, str(entry.file))
+    return _Known(profile.namespace, token_path or DEFAULT_TOKEN_PATH, shipped)
+
+
+def _print(namespace: str, document: dict[str, Any], known: _Known) -> None:
+    """The manifest, after the ConfigMap of the profile it ships (if any)."""
+    documents = [document]
+    if known.shipped is not None:
+        documents.insert(0, manifests.profile_configmap(namespace, known.shipped))
+    elif known.not_shipped is not None:
+        warn(
+            f"kind '{known.not_shipped}' does not run in a pod, so no profiles file is "
+            "shipped with it: only KFP_PROFILE is set."
+        )
+    click.echo(manifests.to_yaml(*documents), nl=False)
 
 
 def _need_namespace(namespace: str | None, option: str, profile: str | None) -> str:
@@ -63,10 +95,12 @@ def poddefault(namespace: str | None, name: str, profile_name: str | None) -> No
     token (expiry 7200 s) at /var/run/secrets/kubeflow/pipelines/token and
     KF_PIPELINES_SA_TOKEN_PATH pointing at it.
     """
-    known_namespace, token_path = _from_profile(profile_name)
-    namespace = _need_namespace(namespace or known_namespace, "--namespace", profile_name)
-    document = manifests.poddefault(namespace, name=name, token_path=token_path)
-    click.echo(manifests.to_yaml(document), nl=False)
+    known = _from_profile(profile_name)
+    namespace = _need_namespace(namespace or known.namespace, "--namespace", profile_name)
+    document = manifests.poddefault(
+        namespace, name=name, token_path=known.token_path, shipped=known.shipped
+    )
+    _print(namespace, document, known)
 
 
 @manifest.command()
@@ -90,17 +124,18 @@ def pod(
     profile_name: str | None,
 ) -> None:
     """A Pod with the projected token volume (for clusters without PodDefaults)."""
-    known_namespace, token_path = _from_profile(profile_name)
-    namespace = _need_namespace(namespace or known_namespace, "--namespace", profile_name)
+    known = _from_profile(profile_name)
+    namespace = _need_namespace(namespace or known.namespace, "--namespace", profile_name)
     document = manifests.pod(
         namespace,
         name=name,
         image=image,
         service_account=service_account,
-        token_path=token_path,
+        token_path=known.token_path,
         profile=profile_name,
+        shipped=known.shipped,
     )
-    click.echo(manifests.to_yaml(document), nl=False)
+    _print(namespace, document, known)
 
 
 @manifest.command()
@@ -127,7 +162,7 @@ def rolebinding(
 
     With --profile, TARGET defaults to the namespace the profile talks to.
     """
-    known_namespace, _ = _from_profile(profile_name)
+    known_namespace = _from_profile(profile_name).namespace if profile_name else None
     namespace = _need_namespace(namespace or known_namespace, "--namespace", profile_name)
     document = manifests.rolebinding(
         namespace, from_namespace, service_account=service_account, name=name
