@@ -20,6 +20,10 @@ _LAZY = {
     "get_client": "client",
     "client_for": "client",
     "resolve": "resolution",
+    "list_profiles": "listing",
+    "current": "listing",
+    "ProfileSummary": "listing",
+    "Selection": "listing",
     "ResolvedProfile": "resolution",
     "load_config": "files",
     "ProfilesConfig": "files",
@@ -61,6 +65,10 @@ if TYPE_CHECKING:  # `X as X` re-exports them for type checkers; a test keeps th
     from .errors import TokenFileError as TokenFileError
     from .files import ProfilesConfig as ProfilesConfig
     from .files import load_config as load_config
+    from .listing import ProfileSummary as ProfileSummary
+    from .listing import Selection as Selection
+    from .listing import current as current
+    from .listing import list_profiles as list_profiles
     from .resolution import ResolvedProfile as ResolvedProfile
     from .resolution import resolve as resolve
 

@@ -159,7 +159,7 @@ CASES = [
     ),
     Case(
         "no file at all",
-        ["list"],
+        ["show", "prod"],
         2,
         "No profiles file at {file}: run `kfp-profiles init` to create one, or point "
         "KFP_PROFILES_FILE at an existing file.",

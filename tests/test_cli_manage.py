@@ -11,6 +11,8 @@ import stat
 import sys
 from pathlib import Path
 
+import jsonschema
+
 from tests.handwritten import BETWEEN, DEV, HEAD, ORIGINAL, PROD, STAGING, TAIL_GAP
 from tests.helpers import (
     TWO_PROFILES,
@@ -188,3 +190,54 @@ def test_an_edit_of_a_file_others_can_read_warns_once(profiles_path: Path) -> No
             f"kfp-profiles: warning: {profiles_path} can be read by other users; "
             f"run `chmod 600 {profiles_path}`.\n"
         )
+
+
+def test_list_without_a_file_or_with_an_empty_one_says_how_to_start(profiles_path: Path) -> None:
+    done = cli("list")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == (
+        f"No profiles file yet in {profiles_path}: add one with "
+        "`kfp-profiles add NAME --kind KIND`.\n"
+    )
+    write_profiles(profiles_path, "# nothing yet\n")
+    done = cli("list")
+    assert (done.returncode, done.stdout) == (
+        0,
+        f"No profiles yet in {profiles_path}: add one with `kfp-profiles add NAME --kind KIND`.\n",
+    )
+
+
+def test_list_shows_descriptions_and_prints_json_for_scripts(profiles_path: Path) -> None:
+    write_profiles(
+        profiles_path,
+        """
+        default = "prod"
+        [profiles.prod]
+        kind = "standalone-in-cluster"
+        description = "the team's cluster"
+        [profiles.typo]
+        kind = "standalone-in-cluster"
+        hots = "x"
+        """,
+    )
+    lines = cli("list").stdout.splitlines()
+    assert lines[0].split() == ["NAME", "KIND", "HOST", "NAMESPACE", "DESCRIPTION"]
+    assert lines[1].split() == [
+        "*", "prod", "standalone-in-cluster", "http://ml-pipeline-ui.kubeflow", "-", "the",
+        "team's", "cluster",
+    ]  # fmt: skip
+    assert lines[2].split()[:2] == ["typo", "broken:"]
+    listed = json.loads(cli("list", "--json").stdout)
+    jsonschema.validate(listed, json.loads((ROOT / "schemas" / "list.schema.json").read_text()))
+    assert listed["default"] == "prod"
+    assert listed["profiles"][0] == {
+        "name": "prod",
+        "kind": "standalone-in-cluster",
+        "host": "http://ml-pipeline-ui.kubeflow",
+        "namespace": None,
+        "description": "the team's cluster",
+        "file": str(profiles_path),
+        "default": True,
+        "problem": None,
+    }
+    assert listed["profiles"][1]["problem"].startswith("Profile 'typo' in ")

@@ -36,6 +36,7 @@ def test_console_script_and_python_m_both_run(profiles_path: Path) -> None:
             [
                 "add",
                 "check",
+                "current",
                 "doctor",
                 "env",
                 "init",

@@ -69,3 +69,47 @@ def test_show_sources_names_the_variable_that_won(
     assert rows["host"] == ["http://localhost:4000", "env:KFP_HOST"]
     assert rows["local_port"] == ["3001", f"file:{profiles_path}"]
     assert rows["service"] == ["ml-pipeline-ui", "default"]
+
+
+def test_current_says_which_profile_and_why(profiles_path: Path) -> None:
+    import json
+
+    import jsonschema
+
+    write_profiles(
+        profiles_path,
+        'default = "prod"\n[profiles.prod]\nkind = "platform-in-cluster"\n'
+        '[profiles.dev]\nkind = "standalone-in-cluster"\n',
+    )
+    done = cli("current")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == (
+        f"prod  (selected by `default` in {profiles_path})\n"
+        f"platform-in-cluster, defined in {profiles_path}\n"
+    )
+    done = cli("current", "--json", env={"KFP_PROFILE": "dev"})
+    document = json.loads(done.stdout)
+    schema = json.loads((ROOT / "schemas" / "current.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    assert document == {
+        "name": "dev",
+        "selected_by": "KFP_PROFILE",
+        "default_file": None,
+        "file": str(profiles_path),
+        "kind": "standalone-in-cluster",
+    }
+    done = cli("current", env={"KFP_PROFILE": "nosuch"})
+    assert done.returncode == 0
+    assert done.stderr == (
+        "kfp-profiles: warning: no profile named 'nosuch' exists, so get_client() will fail.\n"
+    )
+
+
+def test_current_with_nothing_selected_fails_as_get_client_would(profiles_path: Path) -> None:
+    write_profiles(profiles_path, '[profiles.dev]\nkind = "standalone-in-cluster"\n')
+    done = cli("current")
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"kfp-profiles: error: No profile selected and {profiles_path} sets no `default`: "
+        "pass a name, set KFP_PROFILE (profiles: dev), or run `kfp-profiles use NAME`.\n"
+    )

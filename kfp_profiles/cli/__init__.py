@@ -65,7 +65,7 @@ _EPILOG = (
 COMMAND_MODULES = {
     **dict.fromkeys(("init", "list", "remove", "rename", "use"), "manage"),
     "add": "add",
-    **dict.fromkeys(("show", "env", "schema"), "show"),
+    **dict.fromkeys(("show", "current", "env", "schema"), "show"),
     **dict.fromkeys(("secret", "login", "logout"), "credentials"),
     **dict.fromkeys(("check", "doctor", "port-forward"), "diagnose"),
     "manifest": "manifest",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..constants import PROFILE_ENV
-from ..errors import ConfigError, KfpProfilesError
+from ..errors import KfpProfilesError
 from ._common import (
     PROG,
     profile_argument,
@@ -23,6 +23,7 @@ from ._common import (
 
 if TYPE_CHECKING:
     from ..files import ProfilesConfig
+    from ..listing import ProfileSummary
 
 # --- init ----------------------------------------------------------------------------------
 
@@ -44,48 +45,51 @@ def init(force: bool) -> None:
 
 
 @click.command(name="list")
-def list_profiles() -> None:
-    """List every profile: kind, host, namespace; * marks the default.
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schemas/list.schema.json).")
+def list_profiles(as_json: bool) -> None:
+    """List every profile: kind, host, namespace, description; * marks the default.
 
     A broken profile is listed with the reason, never hiding the others.
     """
-    from ..models import validate_profile
+    from ..listing import list_profiles as summaries_of
 
     config = profiles_config()
-    config.require_files()
-    if not config.profiles:
-        click.echo(
-            f"No profiles in {config.describe_files()} yet: add one with "
-            f"`{PROG} add NAME --kind KIND`."
-        )
+    summaries = summaries_of(config)
+    if as_json:
+        _print_json(config, summaries)
+        return
+    if not summaries:
+        where = config.describe_files()
+        state = "yet" if config.existing_files else "file yet"
+        click.echo(f"No profiles {state} in {where}: add one with `{PROG} add NAME --kind KIND`.")
         return
     several_files = len(config.existing_files) > 1
-    header = ["", "NAME", "KIND", "HOST", "NAMESPACE"] + (["FILE"] if several_files else [])
-    rows: list[list[str]] = []
-    broken: list[tuple[str, str, str]] = []
-    for name, entry in config.profiles.items():
-        mark = "*" if name == config.default else ""
-        try:
-            profile = validate_profile(name, entry.data, str(entry.file))
-        except ConfigError as exc:
-            broken.append((mark, name, str(exc)))
-            continue
-        row = [
-            mark,
-            name,
-            str(profile.kind),
-            profile.host or profile.default_host(),
-            profile.namespace or "-",
+    described = any(summary.description for summary in summaries)
+    header = ["", "NAME", "KIND", "HOST", "NAMESPACE"]
+    header += (["FILE"] if several_files else []) + (["DESCRIPTION"] if described else [])
+    rows = [
+        [
+            "*" if summary.is_default else "",
+            summary.name,
+            summary.kind or "-",
+            summary.host or "-",
+            summary.namespace or "-",
+            *([str(summary.file)] if several_files else []),
+            *([summary.description or ""] if described else []),
         ]
-        rows.append(row + ([str(entry.file)] if several_files else []))
+        for summary in summaries
+        if summary.problem is None
+    ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in [header, *rows]
     ]
     lines += [
-        f"{mark.ljust(widths[0])}  {name.ljust(widths[1])}  broken: {message}"
-        for mark, name, message in broken
+        f"{('*' if s.is_default else '').ljust(widths[0])}  {s.name.ljust(widths[1])}  "
+        f"broken: {s.problem}"
+        for s in summaries
+        if s.problem is not None
     ]
     click.echo("\n".join(lines))  # one write: hundreds of echo calls cost more than the table
     if config.default and config.default not in config.profiles:
@@ -98,6 +102,29 @@ def list_profiles() -> None:
         )
     elif selected:
         click.echo(f"KFP_PROFILE={selected} selects '{selected}' in this shell.")
+
+
+def _print_json(config: ProfilesConfig, summaries: list[ProfileSummary]) -> None:
+    import json
+
+    document = {
+        "files": [str(path) for path in config.files],
+        "default": config.default,
+        "profiles": [
+            {
+                "name": s.name,
+                "kind": s.kind,
+                "host": s.host,
+                "namespace": s.namespace,
+                "description": s.description,
+                "file": str(s.file),
+                "default": s.is_default,
+                "problem": s.problem,
+            }
+            for s in summaries
+        ],
+    }
+    click.echo(json.dumps(document, indent=2))
 
 
 # --- remove, rename, use -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Commands that print a profile: show (values and sources), env (shell exports), schema."""
+"""Commands that print a profile: show (values, sources), current, env (exports), schema."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 
 from ..errors import KfpProfilesError
 from ..fields import MASK, FieldSpec, fields_of
-from ._common import PROG, profile_argument, profiles_config
+from ._common import PROG, profile_argument, profiles_config, warn
 
 # --- show ----------------------------------------------------------------------------------
 
@@ -76,6 +76,43 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+# --- current -------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schemas/current.schema.json).")
+def current(as_json: bool) -> None:
+    """Print the profile get_client() uses now, and why (KFP_PROFILE or the file's default).
+
+    Exit status 2 when none is selected, as get_client() would fail.
+    """
+    from ..listing import current as selection_of
+
+    selection = selection_of(config=profiles_config())
+    if as_json:
+        import json
+
+        document = {
+            "name": selection.name,
+            "selected_by": selection.selected_by,
+            "default_file": str(selection.default_file) if selection.default_file else None,
+            "file": str(selection.file) if selection.file else None,
+            "kind": selection.kind,
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    why = (
+        f"`default` in {selection.default_file}"
+        if selection.selected_by == "default"
+        else selection.selected_by
+    )
+    click.echo(f"{selection.name}  (selected by {why})")
+    if selection.file is None:
+        warn(f"no profile named '{selection.name}' exists, so get_client() will fail.")
+    else:
+        click.echo(f"{selection.kind}, defined in {selection.file}")
+
+
 # --- env, schema ---------------------------------------------------------------------------
 
 
@@ -125,6 +162,6 @@ def schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
-COMMANDS = [show, env, schema]
+COMMANDS = [show, current, env, schema]
 
 __all__ = ["COMMANDS"]
