@@ -7,6 +7,7 @@ kfp_profiles`); the module loading is watched with ``-X importtime`` and
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -229,3 +230,17 @@ def test_file_option_reaches_every_command_and_leaves_the_environment_alone(
     assert os.environ.get("KFP_PROFILES_FILE") == before
     assert run(["show", "home"]) == 0
     assert "home" in capsys.readouterr().out
+
+
+def test_global_options_work_before_or_after_the_verb(profiles_path: Path) -> None:
+    other = write_profiles(
+        profiles_path.with_name("other.toml"),
+        '[profiles.elsewhere]\nkind = "standalone-in-cluster"\n',
+    )
+    before = cli("--file", str(other), "list")
+    after = cli("list", "--file", str(other))
+    assert before.returncode == after.returncode == 0
+    assert before.stdout == after.stdout and "elsewhere" in after.stdout
+    assert cli("show", "elsewhere", f"--file={other}", "--debug").returncode == 0
+    as_json = cli("--json", "list", "--file", str(other))
+    assert json.loads(as_json.stdout)["profiles"][0]["name"] == "elsewhere"

@@ -123,8 +123,9 @@ def run(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit status (``main`` exits with it)."""
     CliState.debug = False
     install_log_handler(False)
+    args = where_people_type_them(sys.argv[1:] if argv is None else list(argv))
     try:
-        result = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+        result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
     except (click.Abort, KeyboardInterrupt):
         click.echo("", err=True)
         click.echo(error_line("interrupted."), err=True)
@@ -155,6 +156,49 @@ def run(argv: list[str] | None = None) -> int:
         )
         return UNEXPECTED_EXIT
     return result if isinstance(result, int) else 0
+
+
+#: Options of the root group, which people also type after the verb.
+_ROOT_FLAGS = ("--debug",)
+_ROOT_VALUED = ("--file",)
+
+
+def where_people_type_them(argv: list[str]) -> list[str]:
+    """``argv`` with the root group's options moved before the verb and ``--json`` after it.
+
+    `kfp-profiles list --file x.toml --debug` and `kfp-profiles --json list` then mean what
+    they say, as with kubectl. Nothing after ``--`` moves.
+    """
+    verb_at = next(
+        (i for i, arg in enumerate(argv) if arg in COMMAND_MODULES and _is_verb(argv, i)), None
+    )
+    if verb_at is None:
+        return argv
+    before, after = argv[:verb_at], argv[verb_at:]
+    moved_front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(after):
+        arg = after[index]
+        if arg == "--":
+            rest += after[index:]
+            break
+        if arg in _ROOT_FLAGS or arg.startswith(tuple(f"{o}=" for o in _ROOT_VALUED)):
+            moved_front.append(arg)
+        elif arg in _ROOT_VALUED and index + 1 < len(after):
+            moved_front += [arg, after[index + 1]]
+            index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    moved_back = [arg for arg in before if arg == "--json"]
+    before = [arg for arg in before if arg != "--json"]
+    return [*before, *moved_front, *rest[:1], *moved_back, *rest[1:]]
+
+
+def _is_verb(argv: list[str], index: int) -> bool:
+    """The word at ``index`` is the verb, not the value of ``--file`` before it."""
+    return index == 0 or argv[index - 1] not in _ROOT_VALUED
 
 
 def _with_help_pointer(message: str, command_path: str) -> str:
