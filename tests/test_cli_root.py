@@ -244,3 +244,15 @@ def test_global_options_work_before_or_after_the_verb(profiles_path: Path) -> No
     assert cli("show", "elsewhere", f"--file={other}", "--debug").returncode == 0
     as_json = cli("--json", "list", "--file", str(other))
     assert json.loads(as_json.stdout)["profiles"][0]["name"] == "elsewhere"
+
+
+def test_every_verb_has_one_whole_help_line() -> None:
+    from kfp_profiles.cli import COMMAND_MODULES, SHORT_HELP
+
+    assert set(SHORT_HELP) == set(COMMAND_MODULES)
+    done = cli("--help", env={"COLUMNS": "80"})
+    commands = done.stdout.split("Commands:\n")[1].split("\n\n")[0].splitlines()
+    assert len(commands) == len(COMMAND_MODULES)
+    for line in commands:
+        verb, text = line.split(maxsplit=1)
+        assert text == SHORT_HELP[verb], line  # whole: not cut with "..."

@@ -72,6 +72,29 @@ COMMAND_MODULES = {
 }
 
 
+#: Each verb's line in `kfp-profiles --help`: short enough for an 80-column terminal, where
+#: click would cut a command's first sentence with "...".
+SHORT_HELP = {
+    "add": "Add a profile (asks at a terminal for what is missing).",
+    "check": "Try a profile step by step, timing each step.",
+    "current": "Print the profile get_client() uses now, and why.",
+    "doctor": "Diagnose this machine, a profile and its front door.",
+    "env": "Print shell exports for a profile (never a secret).",
+    "init": "Write a commented starter profiles file.",
+    "list": "List the profiles; * marks the default.",
+    "login": "Log in now and cache the session.",
+    "logout": "Forget a profile's cached session.",
+    "manifest": "Print Kubernetes YAML for in-cluster access.",
+    "port-forward": "Run a profile's kubectl port-forward in the foreground.",
+    "remove": "Remove a profile, its password and its session.",
+    "rename": "Rename a profile; its password and session move too.",
+    "schema": "Print the JSON Schema of the profiles file.",
+    "secret": "Store or delete a profile's password in the OS keyring.",
+    "show": "Show a profile as get_client() would use it.",
+    "use": "Make a profile the default.",
+}
+
+
 class LazyGroup(HelpWhenBareGroup):
     """A click group whose commands are imported on first use, from ``COMMAND_MODULES``."""
 
@@ -92,6 +115,7 @@ class LazyGroup(HelpWhenBareGroup):
     def _load(self, module_name: str) -> None:
         module = importlib.import_module(f"{__name__}.{module_name}")
         for command in module.COMMANDS:
+            command.short_help = SHORT_HELP.get(command.name or "", command.short_help)
             self.add_command(command)
 
 
