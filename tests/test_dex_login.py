@@ -441,3 +441,23 @@ def test_the_login_names_an_unreadable_ca_bundle_from_the_environment(
             "by REQUESTS_CA_BUNDLE cannot be read; point REQUESTS_CA_BUNDLE at an existing PEM "
             "file, or unset it."
         )
+
+
+def test_no_one_is_asked_for_a_password_before_the_host_shows_its_form() -> None:
+    asked: list[str] = []
+
+    def ask() -> SecretStr:
+        asked.append("asked")
+        return SecretStr(PASSWORD)
+
+    down = DexLoginSettings(
+        profile="prod", api_url=f"http://127.0.0.1:{free_port()}/pipeline", username=USER
+    )
+    with pytest.raises(ConnectionFailedError):
+        DexAuth(down, ask, None).cookie_header()
+    with Emulator(door="none") as standalone:  # no front door: no password at all
+        DexAuth(settings_for(standalone), ask, None).cookie_header()
+    assert asked == []
+    with Emulator.for_release("1.10") as emu:
+        DexAuth(settings_for(emu), ask, None).cookie_header()
+    assert asked == ["asked"]

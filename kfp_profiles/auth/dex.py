@@ -168,8 +168,8 @@ class DexAuth:
         return cached
 
     def _log_in(self) -> CachedSession:
-        password = self._password_provider()
-        flow = dex_login(self.settings, password, self._door, clock=self._clock)
+        # The provider (keyring, prompt) is asked only once the host shows its password form.
+        flow = dex_login(self.settings, self._password_provider, self._door, clock=self._clock)
         outcome: LoginOutcome = run_flow(flow, self.settings)
         self.logins += 1
         self.last_login_requests = outcome.requests

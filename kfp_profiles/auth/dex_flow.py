@@ -158,9 +158,14 @@ LoginFlow = Generator[HttpRequest, HttpResponse, LoginOutcome]
 # --- the login ------------------------------------------------------------------------------
 
 
+#: The password, or what asks for it: asked only once the host has answered with a
+#: password form, so a host that is down or has no front door never prompts anyone.
+PasswordSource = SecretStr | Callable[[], SecretStr]
+
+
 def dex_login(
     settings: DexLoginSettings,
-    password: SecretStr,
+    password: PasswordSource,
     door_hint: Door | None = None,
     *,
     clock: Callable[[], float] = time.time,
@@ -183,7 +188,7 @@ def dex_login(
     raise walk.failure("refused-again", where=refused)
 
 
-def _log_in_once(walk: _LoginWalk, password: SecretStr, door_hint: Door | None) -> LoginFlow:
+def _log_in_once(walk: _LoginWalk, password: PasswordSource, door_hint: Door | None) -> LoginFlow:
     walk.tried_oauth2_start = False
     dex_auth_url = yield from start(walk, door_hint)
     if dex_auth_url is None:
@@ -335,10 +340,12 @@ def choose_connector(walk: _LoginWalk, response: HttpResponse) -> str:
 
 
 def post_password(
-    walk: _LoginWalk, form_url: str, password: SecretStr
+    walk: _LoginWalk, form_url: str, password: PasswordSource
 ) -> Generator[HttpRequest, HttpResponse, str]:
     """Post the credentials; returns where Dex sends the browser next."""
     settings = walk.settings
+    # Asked first: a stored password that may not go to this host says so itself.
+    secret = password if isinstance(password, SecretStr) else password()
     if urlsplit(form_url).scheme.lower() != "https" and not settings.plain_http_allowed:
         if settings.is_https:  # the gateway itself sends the form to plain HTTP
             raise InsecurePasswordPostError(
@@ -347,7 +354,7 @@ def post_password(
         raise PlainHttpOverrideError(
             profile=settings.profile, form_url=redact_url(form_url), file_host=settings.file_host
         )
-    request = HttpRequest("POST", form_url, form={"login": settings.username, "password": password})
+    request = HttpRequest("POST", form_url, form={"login": settings.username, "password": secret})
     response = yield from walk.send(request)
     if password_rejected(response):
         raise InvalidCredentialsError(
