@@ -43,6 +43,9 @@ from .auth import (
     LoginStop as LoginStop,
 )
 from .auth import (
+    NamespaceAccessError as NamespaceAccessError,
+)
+from .auth import (
     NoPasswordKindError as NoPasswordKindError,
 )
 from .auth import (
@@ -71,6 +74,9 @@ from .auth import (
 )
 from .auth import (
     TokenFileError as TokenFileError,
+)
+from .auth import (
+    TokenRefusedError as TokenRefusedError,
 )
 from .auth import (
     TooManyRedirectsError as TooManyRedirectsError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from .base import KfpProfilesError
+from .base import Advice, KfpProfilesError, Tables, Wording
 from .config import ConfigError
 
 # --- secrets -----------------------------------------------------------------
@@ -20,6 +20,10 @@ class PasswordMissingError(SecretError):
         "Profile '{profile}' needs a password to log in as '{username}' and none "
         "was found{detail}: pass password=..., set KFP_PASSWORD, or run "
         "`kfp-profiles secret set {profile}`."
+    )
+    cli_fmt = (
+        "Profile '{profile}' needs a password to log in as '{username}' and none "
+        "was found{detail}: set KFP_PASSWORD or run `kfp-profiles secret set {profile}`."
     )
 
 
@@ -46,6 +50,11 @@ class KeyringUnavailableError(SecretError):
         "backend with PYTHON_KEYRING_BACKEND) and run `kfp-profiles secret set "
         "{profile}`."
     )
+    cli_fmt = (
+        "The OS keyring cannot be used ({reason}) for profile '{profile}': set "
+        "KFP_PASSWORD, or start a Secret Service (or choose a backend with "
+        "PYTHON_KEYRING_BACKEND) and run `kfp-profiles secret set {profile}`."
+    )
 
 
 class KeyringStoreError(KeyringUnavailableError):
@@ -70,14 +79,81 @@ class KeyringDeleteError(KeyringUnavailableError):
 # --- credentials in a pod ------------------------------------------------------
 
 
+#: What named the token file, by the source of ``token_path`` (``ResolvedProfile.sources``):
+#: ``arg`` > ``KFP_TOKEN_PATH`` > ``KF_PIPELINES_SA_TOKEN_PATH`` > the file > the default.
+TOKEN_PATH_NAMED_BY: Mapping[str, Advice] = {
+    "arg": Wording("the token_path= argument", cli="the command"),
+    "env:KFP_TOKEN_PATH": "KFP_TOKEN_PATH",
+    "env:KF_PIPELINES_SA_TOKEN_PATH": "KF_PIPELINES_SA_TOKEN_PATH",
+    "file:": "`token_path` in {named_in}",
+    "*": "the default path",
+}
+
+_VOLUME = "the projected token volume (audience pipelines.kubeflow.org)"
+
+#: How to point the profile at its token, by the source of ``token_path``: the setting that
+#: won is the one to change (KFP_TOKEN_PATH outranks KF_PIPELINES_SA_TOKEN_PATH).
+TOKEN_PATH_FIXES: Mapping[str, Advice] = {
+    "arg": Wording(
+        f"the token_path= argument names it: pass the path where {_VOLUME} is mounted",
+        cli=f"point `token_path` at where {_VOLUME} is mounted",
+    ),
+    "env:KFP_TOKEN_PATH": (
+        f"KFP_TOKEN_PATH names it and outranks every other setting: point KFP_TOKEN_PATH "
+        f"at where {_VOLUME} is mounted, or unset it"
+    ),
+    "env:KF_PIPELINES_SA_TOKEN_PATH": (
+        f"KF_PIPELINES_SA_TOKEN_PATH names it and outranks the profile's `token_path`: point "
+        f"KF_PIPELINES_SA_TOKEN_PATH at where {_VOLUME} is mounted, or unset it"
+    ),
+    "file:": (
+        f"`token_path` in {{named_in}} names it: point it at where {_VOLUME} is mounted "
+        "(see `kfp-profiles manifest poddefault`), or set KFP_TOKEN_PATH"
+    ),
+    "*": (
+        f"the pod needs {_VOLUME} mounted at {{folder}} (see `kfp-profiles manifest "
+        "poddefault`), or set KF_PIPELINES_SA_TOKEN_PATH to where it is mounted"
+    ),
+}
+
+
 class TokenFileError(KfpProfilesError):
-    fmt = (
-        "Profile '{profile}': the ServiceAccount token file {path} {problem}; "
-        "the pod needs a projected token volume (audience pipelines.kubeflow.org) "
-        "mounted at {folder} (see `kfp-profiles manifest poddefault`), or set "
-        "KF_PIPELINES_SA_TOKEN_PATH to where it is mounted."
-    )
+    """The token file cannot be used; ``source`` (of ``token_path``) picks the fix."""
+
+    fmt = "Profile '{profile}': the ServiceAccount token file {path} {problem}; {fix}."
     exit_code = 4
+    defaults: ClassVar[dict[str, Any]] = {"source": "default"}
+    tables: ClassVar[Tables] = {"fix": ("source", TOKEN_PATH_FIXES)}
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        # `file:/path/profiles.toml` -> the file, for the rows that name it.
+        source = str(fields.get("source", "default"))
+        fields["named_in"] = source.partition(":")[2] or "the profiles file"
+        fields.setdefault("folder", str(fields.get("path", "")).rpartition("/")[0] or ".")
+        super().__init__(message, **fields)
+
+
+#: How to get a token the server takes, by kind (the token kinds of later issues add rows).
+TOKEN_REFUSED_FIXES: Mapping[str, Advice] = {
+    "platform-in-cluster": (
+        "check that it has audience pipelines.kubeflow.org and has not expired "
+        "(`kfp-profiles doctor {profile}` shows both)"
+    ),
+    "*": "check the token's audience and expiry with `kfp-profiles doctor {profile}`",
+}
+
+
+class TokenRefusedError(TokenFileError):
+    """The server refused the bearer token (401, or a redirect to a login page)."""
+
+    fmt = (
+        "Profile '{profile}': {url} refused the token in {path} (named by {named_by}) "
+        "with {why}; {fix}."
+    )
+    tables: ClassVar[Tables] = {
+        "fix": ("kind", TOKEN_REFUSED_FIXES),
+        "named_by": ("source", TOKEN_PATH_NAMED_BY),
+    }
 
 
 # --- talking to the server -----------------------------------------------------
@@ -96,12 +172,31 @@ class LoginError(KfpProfilesError):
     exit_code = 6
 
 
+#: How to fix a password Dex rejected, by where it came from (``ResolvedProfile.sources``
+#: of ``password``: an argument or KFP_PASSWORD; no entry there means the OS keyring).
+WRONG_PASSWORD_FIXES: Mapping[str, Advice] = {
+    "arg": Wording(
+        "it came from the password= argument: pass the right one",
+        cli="it came from the command line: give the right one",
+    ),
+    "env:KFP_PASSWORD": (
+        "it came from KFP_PASSWORD: set KFP_PASSWORD to the right one (or unset it to use "
+        "the one in the OS keyring)"
+    ),
+    "*": (
+        "it came from the OS keyring: run `kfp-profiles secret set {profile}` to store "
+        "the right one"
+    ),
+}
+
+
 class InvalidCredentialsError(LoginError):
     fmt = (
         "Dex at {host} rejected the password of '{username}' (connector "
-        "'{connector}') for profile '{profile}': run `kfp-profiles secret set "
-        "{profile}` to store the right one."
+        "'{connector}') for profile '{profile}': {fix}."
     )
+    defaults: ClassVar[dict[str, Any]] = {"source": "keyring"}
+    tables: ClassVar[Tables] = {"fix": ("source", WRONG_PASSWORD_FIXES)}
 
 
 class UnknownConnectorError(LoginError):
@@ -184,6 +279,11 @@ class StoredSecretElsewhereError(SecretError):
         "{host}: a stored password never follows an override to another host; pass "
         "password= (or set KFP_PASSWORD) for that host, or add a profile for it."
     )
+    cli_fmt = (
+        "Profile '{profile}' keeps its password for {home}, but {via} points it at "
+        "{host}: a stored password never follows an override to another host; set "
+        "KFP_PASSWORD for that host, or add a profile for it with `kfp-profiles add`."
+    )
 
 
 class TooManyRedirectsError(LoginError):
@@ -205,11 +305,48 @@ class SessionError(LoginError):
     """A session could not be renewed, or the server keeps refusing it."""
 
 
+#: What the answer says about the host, by the door that gave it (``auth.doors.DoorName``).
+BEHIND_WHICH_DOOR: Mapping[str, Advice] = {
+    "oauth2-proxy": "this host sits behind oauth2-proxy, the login of Kubeflow 1.9.1 and later",
+    "oauth2-proxy-first": "this host sits behind oauth2-proxy, the login of Kubeflow 1.9.0",
+    "oidc-authservice": (
+        "this host sits behind oidc-authservice, the login of Kubeflow 1.8 and earlier"
+    ),
+    "none": "this host is a multi-user KFP API, which needs to know who is calling",
+    "*": "this host sits behind a login",
+}
+
+_ADD_DEX = (
+    "`kfp-profiles add {profile} --replace --kind platform-dex --host {url} "
+    "--username EMAIL --namespace NAMESPACE`"
+)
+
+#: How to reach it, by the door.
+BEHIND_LOGIN_FIXES: Mapping[str, Advice] = {
+    "none": Wording(
+        "from a laptop use a platform-dex profile at the Kubeflow gateway's /pipeline URL; "
+        "in a pod, a platform-in-cluster profile",
+        cli="from a laptop add a platform-dex profile at the Kubeflow gateway's /pipeline "
+        "URL (`kfp-profiles add NAME --kind platform-dex`); in a pod, a platform-in-cluster "
+        "profile",
+    ),
+    "*": Wording(
+        'use a platform-dex profile for it (kind = "platform-dex", with your Dex '
+        "`username` and `namespace`)",
+        cli=f"make it a platform-dex profile: {_ADD_DEX}",
+    ),
+}
+
+
 class BehindLoginError(SessionError):
-    fmt = (
-        "{url} answered {why} for profile '{profile}' (kind {kind}): this host sits "
-        "behind a login; use a platform-dex profile for it."
-    )
+    """A profile that sends no credentials met a Kubeflow Platform's login; ``door`` names it."""
+
+    fmt = "{url} answered {why} for profile '{profile}' (kind {kind}): {finding}; {fix}."
+    defaults: ClassVar[dict[str, Any]] = {"door": "unknown"}
+    tables: ClassVar[Tables] = {
+        "finding": ("door", BEHIND_WHICH_DOOR),
+        "fix": ("door", BEHIND_LOGIN_FIXES),
+    }
 
 
 class StillRefusedError(SessionError):
@@ -224,3 +361,55 @@ class ApiError(KfpProfilesError):
     """The KFP API answered with an error we can explain."""
 
     exit_code = 7
+
+
+#: Who was refused, by the kind of identity (``NamespaceAccessError.identity_kind``).
+ACCESS_WHO: Mapping[str, Advice] = {
+    "serviceaccount": "ServiceAccount '{service_account}' of namespace '{account_namespace}'",
+    "person": "'{identity}'",
+    "*": "this profile's identity",
+}
+
+#: How that identity gets access to the namespace.
+ACCESS_FIXES: Mapping[str, Advice] = {
+    "serviceaccount": (
+        "grant it access with `kfp-profiles manifest rolebinding --namespace {namespace} "
+        "--from-namespace {account_namespace} --service-account {service_account} | "
+        "kubectl apply -f -`"
+    ),
+    "person": (
+        "ask the owner of namespace '{namespace}' to add '{identity}' as a contributor "
+        "(Manage Contributors in the Kubeflow dashboard), or use a namespace of your own"
+    ),
+    "*": (
+        "ask the owner of namespace '{namespace}' for access (a person is added as a "
+        "contributor, a ServiceAccount gets a `kfp-profiles manifest rolebinding`)"
+    ),
+}
+
+_SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
+
+
+class NamespaceAccessError(ApiError):
+    """403: the identity may not use the namespace; ``identity`` picks the advice."""
+
+    fmt = (
+        "Profile '{profile}': the KFP API at {url} refused {who} access to namespace "
+        "'{namespace}' (403{request}); {fix}."
+    )
+    defaults: ClassVar[dict[str, Any]] = {"identity": "", "request": ""}
+    tables: ClassVar[Tables] = {
+        "who": ("identity_kind", ACCESS_WHO),
+        "fix": ("identity_kind", ACCESS_FIXES),
+    }
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        identity = str(fields.get("identity") or "")
+        parts = identity.split(":")
+        if identity.startswith(_SERVICE_ACCOUNT_PREFIX) and len(parts) == 4:
+            fields.update(
+                identity_kind="serviceaccount", account_namespace=parts[2], service_account=parts[3]
+            )
+        else:
+            fields["identity_kind"] = "person" if identity else "unknown"
+        super().__init__(message, **fields)
