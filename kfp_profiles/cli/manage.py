@@ -68,7 +68,7 @@ def list_profiles() -> None:
         try:
             profile = validate_profile(name, entry.data, str(entry.file))
         except ConfigError as exc:
-            broken.append((mark, name, str(exc)))
+            broken.append((mark, name, exc.cli_message))
             continue
         row = [
             mark,

@@ -88,6 +88,9 @@ from .base import (
     KfpProfilesError as KfpProfilesError,
 )
 from .base import (
+    Wording as Wording,
+)
+from .base import (
     closest as closest,
 )
 from .base import (
