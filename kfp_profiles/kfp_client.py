@@ -10,6 +10,11 @@ kfp 2.17.3 traps, each closed here (and tested in tests/test_client.py):
   gets the profile's (connect, read) timeout and no hidden retry or redirect.
 - An expired session is answered with a redirect to HTML that the SDK decodes
   into an empty result: such answers become a renewal, then one retry.
+- A refusal the SDK raises as its ``ApiException`` (whose response headers may
+  set cookies) becomes a typed error with nothing chained: a login where the API
+  should be names the front door (``BehindLoginError``), a refused bearer its
+  token file (``TokenRefusedError``), a 403 the identity, the namespace and how
+  to get access (``NamespaceAccessError``).
 - ``KF_PIPELINES_IAP_OAUTH2_CLIENT_ID`` and ``KF_PIPELINES_UI_ENDPOINT`` would
   override what the profile says: the profile wins.
 

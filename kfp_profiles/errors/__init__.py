@@ -13,9 +13,6 @@ from .auth import (
     ApiError as ApiError,
 )
 from .auth import (
-    BehindLoginError as BehindLoginError,
-)
-from .auth import (
     ConnectionFailedError as ConnectionFailedError,
 )
 from .auth import (
@@ -41,9 +38,6 @@ from .auth import (
 )
 from .auth import (
     LoginStop as LoginStop,
-)
-from .auth import (
-    NamespaceAccessError as NamespaceAccessError,
 )
 from .auth import (
     NoPasswordKindError as NoPasswordKindError,
@@ -74,9 +68,6 @@ from .auth import (
 )
 from .auth import (
     TokenFileError as TokenFileError,
-)
-from .auth import (
-    TokenRefusedError as TokenRefusedError,
 )
 from .auth import (
     TooManyRedirectsError as TooManyRedirectsError,
@@ -248,4 +239,13 @@ from .portforward import (
 )
 from .portforward import (
     ServicePortNotFoundError as ServicePortNotFoundError,
+)
+from .refusals import (
+    BehindLoginError as BehindLoginError,
+)
+from .refusals import (
+    NamespaceAccessError as NamespaceAccessError,
+)
+from .refusals import (
+    TokenRefusedError as TokenRefusedError,
 )
