@@ -52,7 +52,7 @@ class TokenRefusedError(TokenFileError):
 # --- a login where the API should be --------------------------------------------------------
 
 #: What the answer says about the host, by the door that gave it (``auth.doors.DoorName``).
-BEHIND_WHICH_DOOR: Mapping[str, Advice] = {
+DOOR_FINDINGS: Mapping[str, Advice] = {
     "oauth2-proxy": "this host sits behind oauth2-proxy, the login of Kubeflow 1.9.1 and later",
     "oauth2-proxy-first": "this host sits behind oauth2-proxy, the login of Kubeflow 1.9.0",
     "oidc-authservice": (
@@ -68,7 +68,7 @@ _ADD_DEX = (
 )
 
 #: How to reach it, by the door.
-BEHIND_LOGIN_FIXES: Mapping[str, Advice] = {
+DOOR_FIXES: Mapping[str, Advice] = {
     "none": Wording(
         "from a laptop use a platform-dex profile at the Kubeflow gateway's /pipeline URL; "
         "in a pod, a platform-in-cluster profile",
@@ -89,10 +89,7 @@ class BehindLoginError(SessionError):
 
     fmt = "{url} answered {why} for profile '{profile}' (kind {kind}): {finding}; {fix}."
     defaults: ClassVar[dict[str, Any]] = {"door": "unknown"}
-    tables: ClassVar[Tables] = {
-        "finding": ("door", BEHIND_WHICH_DOOR),
-        "fix": ("door", BEHIND_LOGIN_FIXES),
-    }
+    tables: ClassVar[Tables] = {"finding": ("door", DOOR_FINDINGS), "fix": ("door", DOOR_FIXES)}
 
 
 # --- a namespace the identity may not use ----------------------------------------------------
