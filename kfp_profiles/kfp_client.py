@@ -10,6 +10,11 @@ kfp 2.17.3 traps, each closed here (and tested in tests/test_client.py):
   gets the profile's (connect, read) timeout and no hidden retry or redirect.
 - An expired session is answered with a redirect to HTML that the SDK decodes
   into an empty result: such answers become a renewal, then one retry.
+- A refusal the SDK raises as its ``ApiException`` (whose response headers may
+  set cookies) becomes a typed error with nothing chained: a login where the API
+  should be names the front door (``BehindLoginError``), a refused bearer its
+  token file (``TokenRefusedError``), a 403 the identity, the namespace and how
+  to get access (``NamespaceAccessError``).
 - ``KF_PIPELINES_IAP_OAUTH2_CLIENT_ID`` and ``KF_PIPELINES_UI_ENDPOINT`` would
   override what the profile says: the profile wins.
 
@@ -19,9 +24,13 @@ cover every method of ``kfp.Client``.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,8 +39,16 @@ import urllib3
 from kfp_server_api.exceptions import ApiException
 
 from .auth import Credentials
-from .auth.doors import login_page_reason
-from .errors import BehindLoginError, ConnectionFailedError, StillRefusedError
+from .auth.doors import login_page_reason, refusal_door
+from .auth.exchange import HttpResponse
+from .errors import (
+    BehindLoginError,
+    ConnectionFailedError,
+    KfpProfilesError,
+    NamespaceAccessError,
+    StillRefusedError,
+    TokenRefusedError,
+)
 from .resolution import ResolvedProfile
 from .transport import connection_failed, proxy_for, tls_trust
 
@@ -46,6 +63,73 @@ class _SessionGone(Exception):
         self.status = status
         self.why = why
         self.original = original
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    """A refused answer, copied out of the SDK's exception (whose headers may set cookies)."""
+
+    status: int
+    #: login_page_reason()'s words; "" for a 403 from the API itself.
+    why: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+
+    @classmethod
+    def of(cls, status: int, why: str, exc: ApiException | None) -> _Refusal:
+        if exc is None:
+            return cls(status, why)
+        headers = tuple((str(k), str(v)) for k, v in (exc.headers or {}).items())
+        body = exc.body
+        if isinstance(body, bytes):
+            body = body[:_BODY_READ].decode("utf-8", "replace")
+        return cls(status, why, headers, str(body or "")[:_BODY_READ])
+
+    @property
+    def denied(self) -> bool:
+        """403 from the API (JSON), not a door's page: the identity lacks access."""
+        return self.status == 403 and not self.why
+
+    @property
+    def message(self) -> str:
+        """The API's own error message (grpc-gateway JSON), else the body's first line."""
+        try:
+            payload = json.loads(self.body)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict):
+            text = str(payload.get("message") or payload.get("error") or "")
+        else:
+            text = self.body.strip().splitlines()[0] if self.body.strip() else ""
+        return " ".join(text.split())[:_MESSAGE_SHOWN]
+
+    @property
+    def answer(self) -> str:
+        """``why``, with the server's message where it gave one."""
+        message = self.message
+        if self.why.startswith("401") or not self.why:
+            return f"{self.status} ({message})" if message else str(self.status)
+        return self.why
+
+    def response(self, url: str) -> HttpResponse:
+        return HttpResponse(self.status, url, self.headers, self.body)
+
+
+#: Bytes of a refused answer read for its message; characters of that message shown.
+_BODY_READ = 65536
+_MESSAGE_SHOWN = 300
+
+# The KFP API's 403: "User 'X' is not authorized with reason: ... (request:
+# &ResourceAttributes{Namespace:NS,Verb:list,...,Resource:experiments,...})".
+_IDENTITY = re.compile(r"User '([^']+)'")
+_NAMESPACE = re.compile(r"\bnamespace[:\s]\s*'?([^\s,'}:)]+)", re.IGNORECASE)
+_VERB = re.compile(r"\bverb:\s*(\w+)", re.IGNORECASE)
+_RESOURCE = re.compile(r"\bresource:\s*(?:[\w.-]+/)?(\w+)", re.IGNORECASE)
+
+
+def _search(pattern: re.Pattern[str], text: str) -> str:
+    match = pattern.search(text)
+    return match.group(1) if match else ""
 
 
 class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hints
@@ -176,38 +260,77 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
             return response
 
         def renewing_call(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return call(*args, **kwargs)
-            except _SessionGone as gone:
-                if not credentials.renewable:
-                    if gone.status == 401 and gone.original is not None:
-                        raise gone.original from None  # a refused token: the SDK's own error
-                    raise BehindLoginError(
-                        url=self.base_url,
-                        why=gone.why,
-                        profile=self.resolved.name,
-                        kind=self.resolved.kind,
-                    ) from None
+            for attempt in (1, 2):
+                try:
+                    return call(*args, **kwargs)
+                except _SessionGone as gone:
+                    refusal = _Refusal.of(gone.status, gone.why, gone.original)
+                except ApiException as exc:
+                    if exc.status != 403:
+                        raise
+                    refusal = _Refusal.of(exc.status, "", exc)
+                # Raised here, after the except blocks: the SDK's exception (its response
+                # headers may set cookies) is neither the cause nor the context of ours.
+                if refusal.denied:
+                    raise self._denied(refusal)
+                if attempt == 2 or not credentials.renewable:
+                    raise self._refused(refusal, getattr(sent, "headers", {}), renewed=attempt == 2)
                 log.info(
                     "Session of profile %s expired (%s); logging in again.",
                     self.resolved.name,
-                    gone.why,
+                    refusal.why,
                 )
                 # The credential's own lock makes threads that failed together share
                 # one renewal; it keeps a session another thread renewed meanwhile.
                 credentials.refresh(getattr(sent, "headers", {}))
-            try:
-                return call(*args, **kwargs)
-            except _SessionGone as gone:
-                raise StillRefusedError(
-                    url=self.base_url,
-                    why=gone.why,
-                    profile=self.resolved.name,
-                    namespace=self._namespace_in_use,
-                ) from None
+            raise AssertionError("unreachable: the second attempt returns or raises")
 
         rest.request = bounded_request
         api_client.call_api = renewing_call
+
+    # --- what a refusal means, in the words of kfp_profiles.errors ---------------------------
+
+    def _refused(
+        self, refusal: _Refusal, sent: Mapping[str, str], *, renewed: bool
+    ) -> KfpProfilesError:
+        """The error for a login page or a 401: after a new login, with a token, or neither."""
+        resolved = self.resolved
+        if renewed:
+            return StillRefusedError(
+                url=self.base_url,
+                why=refusal.why,
+                profile=resolved.name,
+                namespace=self._namespace_in_use,
+            )
+        if "Authorization" in sent:
+            return TokenRefusedError(
+                profile=resolved.name,
+                url=self.base_url,
+                path=getattr(resolved.profile, "token_path", None) or "?",
+                source=resolved.sources.get("token_path", "default"),
+                kind=resolved.kind,
+                why=refusal.answer,
+            )
+        return BehindLoginError(
+            url=self.base_url,
+            why=refusal.why,
+            profile=resolved.name,
+            kind=resolved.kind,
+            door=refusal_door(refusal.response(self.base_url)),
+        )
+
+    def _denied(self, refusal: _Refusal) -> NamespaceAccessError:
+        """403 from the KFP API: who was refused which namespace, from the API's message."""
+        message = refusal.message
+        identity = _search(_IDENTITY, message) or getattr(self.resolved.profile, "username", "")
+        verb, resource = _search(_VERB, message), _search(_RESOURCE, message)
+        return NamespaceAccessError(
+            profile=self.resolved.name,
+            url=self.base_url,
+            namespace=_search(_NAMESPACE, message) or self._namespace_in_use or "?",
+            identity=identity or "",
+            request=f", {verb} {resource}" if verb and resource else "",
+        )
 
     def _unreachable(self, url: str, exc: BaseException) -> ConnectionFailedError:
         profile = self.resolved.profile

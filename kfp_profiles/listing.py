@@ -27,6 +27,8 @@ class ProfileSummary:
     description: str | None
     is_default: bool
     problem: str | None = None
+    #: ``problem`` in the command line's words (flags and verbs, not arguments).
+    cli_problem: str | None = None
 
 
 def list_profiles(config: ProfilesConfig | None = None) -> list[ProfileSummary]:
@@ -51,6 +53,7 @@ def list_profiles(config: ProfilesConfig | None = None) -> list[ProfileSummary]:
                     None,
                     is_default,
                     problem=str(exc),
+                    cli_problem=exc.cli_message,
                 )
             )
             continue

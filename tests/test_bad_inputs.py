@@ -194,7 +194,8 @@ CASES = [
             "Profile 'pod'",
             "absent/token does not exist",
             "projected token volume",
-            "KF_PIPELINES_SA_TOKEN_PATH",
+            "`token_path` in",
+            "KFP_TOKEN_PATH",
         ],
     ),
     Case(

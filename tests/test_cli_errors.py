@@ -414,7 +414,7 @@ def test_a_directory_named_as_the_profiles_file_is_one_sentence_with_its_fix(
     captured = capsys.readouterr()
     assert captured.err.splitlines() == [
         f"kfp-profiles: error: {folder} is a directory, not a profiles file; point "
-        f"KFP_PROFILES_FILE (or --file) at a file such as {folder / 'profiles.toml'}."
+        f"--file (or KFP_PROFILES_FILE) at a file such as {folder / 'profiles.toml'}."
     ]
     assert captured.out == ""
     assert list(folder.iterdir()) == []

@@ -316,7 +316,7 @@ def test_a_directory_where_the_file_should_be_is_refused_by_reads_and_edits(
     folder.mkdir()
     monkeypatch.setenv("KFP_PROFILES_FILE", str(folder))
     said = (
-        f"{folder} is a directory, not a profiles file; point KFP_PROFILES_FILE (or --file) "
+        f"{folder} is a directory, not a profiles file; point KFP_PROFILES_FILE "
         f"at a file such as {folder / 'profiles.toml'}."
     )
     attempts: list[Callable[[], object]] = [

@@ -247,7 +247,7 @@ def test_a_directory_in_the_list_is_refused_not_skipped(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config((good, folder))
     assert str(caught.value) == (
-        f"{folder} is a directory, not a profiles file; point KFP_PROFILES_FILE (or --file) "
+        f"{folder} is a directory, not a profiles file; point KFP_PROFILES_FILE "
         f"at a file such as {folder / 'profiles.toml'}."
     )
 
@@ -272,7 +272,7 @@ def test_a_named_pipe_is_refused_without_being_opened(tmp_path: Path) -> None:
     assert isinstance(error, ConfigError)
     assert str(error) == (
         f"{pipe} is not a regular file, so it cannot hold profiles; point KFP_PROFILES_FILE "
-        "(or --file) at a profiles file."
+        "at a profiles file."
     )
 
 

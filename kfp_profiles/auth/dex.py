@@ -209,6 +209,7 @@ def settings_for(resolved: ResolvedProfile) -> DexLoginSettings:
         profile=resolved.name,
         api_url=resolved.host,
         file_host=resolved.file_host,
+        password_source=resolved.sources.get("password", "keyring"),
         **profile.values_for(DexLoginSettings),
     )
 

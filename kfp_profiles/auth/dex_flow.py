@@ -362,6 +362,7 @@ def post_password(
             host=origin(form_url),
             username=settings.username,
             connector=settings.connector,
+            source=settings.password_source,
         )
     if response.status == 403:
         raise _RefusedAfterPassword("the password POST")

@@ -27,6 +27,7 @@ connector links when there are several; ``/approval``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ __all__ = [
     "password_form_target",
     "password_rejected",
     "read_api_answer",
+    "refusal_door",
     "uses_old_dex_paths",
 ]
 
@@ -180,6 +182,30 @@ def login_page_reason(status: int, headers: Mapping[str, str] | None) -> str | N
     if "text/html" in content_type:
         return f"an HTML page ({status}) where the API answers JSON"
     return None
+
+
+def refusal_door(response: HttpResponse) -> DoorName:
+    """The door that refused an API call sent with no session and no token.
+
+    :func:`read_api_answer`'s door, except that a 401 carrying the KFP API's
+    own error (grpc-gateway JSON with a ``code``: no identity) comes from a
+    multi-user KFP API with no door in front (``none``), and that a page where
+    the API answers JSON, or a redirect that is not into Dex, is ``unknown``.
+    """
+    if response.status == 401 and _is_grpc_error(response.body_text):
+        return "none"
+    answer = read_api_answer(response)
+    if answer.follow is not None or 200 <= response.status < 300:
+        return "unknown"
+    return answer.door
+
+
+def _is_grpc_error(text: str) -> bool:
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and isinstance(payload.get("code"), int)
 
 
 def oauth2_start_url(api_url: str) -> str:

@@ -52,6 +52,8 @@ class DexLoginSettings:
     timeout: float = 30.0
     #: The host the profiles file names; None when it is ``api_url`` itself.
     file_host: str | None = None
+    #: Where the password comes from (``ResolvedProfile.sources``): a rejected one's fix.
+    password_source: str = "keyring"
 
     @property
     def origin(self) -> str:

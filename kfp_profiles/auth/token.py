@@ -48,10 +48,12 @@ class TokenFileCredentials:
     renewable = False
     expired = False
 
-    def __init__(self, profile: str, path: str) -> None:
+    def __init__(self, profile: str, path: str, source: str = "default") -> None:
         self._profile = profile
         self._path = path
-        read_token(profile, path)  # fail at get_client, not at the first call
+        #: What named the path (``ResolvedProfile.sources["token_path"]``): its error's fix.
+        self._source = source
+        self._read()  # fail at get_client, not at the first call
 
     @classmethod
     def for_profile(
@@ -59,10 +61,17 @@ class TokenFileCredentials:
     ) -> TokenFileCredentials:
         profile = resolved.profile
         assert isinstance(profile, PlatformInCluster), profile.kind
-        return cls(resolved.name, profile.token_path)
+        return cls(resolved.name, profile.token_path, resolved.sources.get("token_path", "default"))
 
     def before_request(self, headers: MutableMapping[str, str]) -> None:
-        headers["Authorization"] = f"Bearer {read_token(self._profile, self._path)}"
+        headers["Authorization"] = f"Bearer {self._read()}"
 
     def refresh(self, refused: Mapping[str, str]) -> None:
         return None
+
+    def _read(self) -> str:
+        try:
+            return read_token(self._profile, self._path)
+        except TokenFileError as exc:
+            error = exc.with_fields(source=self._source)
+        raise error  # outside the except block: nothing chained

@@ -164,7 +164,8 @@ def run(argv: list[str] | None = None) -> int:
     except KfpProfilesError as exc:
         if CliState.debug:
             _print_traceback()
-        click.echo(error_line(str(exc)), err=True)
+        # The command line's own words: flags and verbs, not Python arguments.
+        click.echo(error_line(exc.cli_message), err=True)
         return exc.exit_code
     except Exception as exc:
         if CliState.debug:

@@ -159,7 +159,7 @@ def _offer_password(name: str, username: str, ask: bool) -> None:
     try:
         secrets.set_password(name, SecretStr(password))
     except KfpProfilesError as exc:  # the profile is added; only the keyring failed
-        warn(str(exc))
+        warn(exc.cli_message)
         return
     click.echo(f"Stored the password of '{name}' in the keyring ({secrets.backend_name()}).")
 

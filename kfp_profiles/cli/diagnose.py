@@ -47,15 +47,19 @@ def check(ctx: click.Context, name: str | None) -> None:
     profile = name
     for step in run_check(name, prompt=person_at_terminal(), config=profiles_config()):
         timing = f"{step.seconds:6.2f} s" if step.status != "skip" else " " * 8
+        # A failure is said once, on the error line below: its step line only marks it.
+        detail = "" if step.status == "fail" else step.detail
         click.echo(
-            f"{step.name.ljust(width)}  {step.status.upper():4}  {timing}  {step.detail}".rstrip()
+            f"{step.name.ljust(width)}  {step.status.upper():4}  {timing}  {detail}".rstrip()
         )
         profile = step.profile
         if step.status == "fail":
             failed = step
     if failed is not None:
+        reason = failed.error.cli_message if isinstance(failed.error, KfpProfilesError) else None
         click.echo(
-            error_line(f"check of profile '{profile or '?'}' failed: {failed.detail}"), err=True
+            error_line(f"check of profile '{profile or '?'}' failed: {reason or failed.detail}"),
+            err=True,
         )
         ctx.exit(_exit_code_of(failed.error))
     click.echo(f"Profile '{profile}' works.")

@@ -87,7 +87,7 @@ def list_profiles(as_json: bool) -> None:
     ]
     lines += [
         f"{('*' if s.is_default else '').ljust(widths[0])}  {s.name.ljust(widths[1])}  "
-        f"broken: {s.problem}"
+        f"broken: {s.cli_problem}"
         for s in summaries
         if s.problem is not None
     ]
@@ -119,7 +119,7 @@ def _print_json(config: ProfilesConfig, summaries: list[ProfileSummary]) -> None
                 "description": s.description,
                 "file": str(s.file),
                 "default": s.is_default,
-                "problem": s.problem,
+                "problem": s.cli_problem,
             }
             for s in summaries
         ],

@@ -13,9 +13,6 @@ from .auth import (
     ApiError as ApiError,
 )
 from .auth import (
-    BehindLoginError as BehindLoginError,
-)
-from .auth import (
     ConnectionFailedError as ConnectionFailedError,
 )
 from .auth import (
@@ -80,6 +77,9 @@ from .auth import (
 )
 from .base import (
     KfpProfilesError as KfpProfilesError,
+)
+from .base import (
+    Wording as Wording,
 )
 from .base import (
     closest as closest,
@@ -245,4 +245,13 @@ from .portforward import (
 )
 from .portforward import (
     ServicePortNotFoundError as ServicePortNotFoundError,
+)
+from .refusals import (
+    BehindLoginError as BehindLoginError,
+)
+from .refusals import (
+    NamespaceAccessError as NamespaceAccessError,
+)
+from .refusals import (
+    TokenRefusedError as TokenRefusedError,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
-from .base import KfpProfilesError
+from .base import Advice, KfpProfilesError, Tables, Wording
 from .config import ConfigError
 
 # --- secrets -----------------------------------------------------------------
@@ -20,6 +20,10 @@ class PasswordMissingError(SecretError):
         "Profile '{profile}' needs a password to log in as '{username}' and none "
         "was found{detail}: pass password=..., set KFP_PASSWORD, or run "
         "`kfp-profiles secret set {profile}`."
+    )
+    cli_fmt = (
+        "Profile '{profile}' needs a password to log in as '{username}' and none "
+        "was found{detail}: set KFP_PASSWORD or run `kfp-profiles secret set {profile}`."
     )
 
 
@@ -46,6 +50,11 @@ class KeyringUnavailableError(SecretError):
         "backend with PYTHON_KEYRING_BACKEND) and run `kfp-profiles secret set "
         "{profile}`."
     )
+    cli_fmt = (
+        "The OS keyring cannot be used ({reason}) for profile '{profile}': set "
+        "KFP_PASSWORD, or start a Secret Service (or choose a backend with "
+        "PYTHON_KEYRING_BACKEND) and run `kfp-profiles secret set {profile}`."
+    )
 
 
 class KeyringStoreError(KeyringUnavailableError):
@@ -70,14 +79,48 @@ class KeyringDeleteError(KeyringUnavailableError):
 # --- credentials in a pod ------------------------------------------------------
 
 
+_VOLUME = "the projected token volume (audience pipelines.kubeflow.org)"
+
+#: How to point the profile at its token, by the source of ``token_path``: the setting that
+#: won is the one to change (KFP_TOKEN_PATH outranks KF_PIPELINES_SA_TOKEN_PATH).
+TOKEN_PATH_FIXES: Mapping[str, Advice] = {
+    "arg": Wording(
+        f"the token_path= argument names it: pass the path where {_VOLUME} is mounted",
+        cli=f"point `token_path` at where {_VOLUME} is mounted",
+    ),
+    "env:KFP_TOKEN_PATH": (
+        f"KFP_TOKEN_PATH names it and outranks every other setting: point KFP_TOKEN_PATH "
+        f"at where {_VOLUME} is mounted, or unset it"
+    ),
+    "env:KF_PIPELINES_SA_TOKEN_PATH": (
+        f"KF_PIPELINES_SA_TOKEN_PATH names it and outranks the profile's `token_path`: point "
+        f"KF_PIPELINES_SA_TOKEN_PATH at where {_VOLUME} is mounted, or unset it"
+    ),
+    "file:": (
+        f"`token_path` in {{named_in}} names it: point it at where {_VOLUME} is mounted "
+        "(see `kfp-profiles manifest poddefault`), or set KFP_TOKEN_PATH"
+    ),
+    "*": (
+        f"the pod needs {_VOLUME} mounted at {{folder}} (see `kfp-profiles manifest "
+        "poddefault`), or set KF_PIPELINES_SA_TOKEN_PATH to where it is mounted"
+    ),
+}
+
+
 class TokenFileError(KfpProfilesError):
-    fmt = (
-        "Profile '{profile}': the ServiceAccount token file {path} {problem}; "
-        "the pod needs a projected token volume (audience pipelines.kubeflow.org) "
-        "mounted at {folder} (see `kfp-profiles manifest poddefault`), or set "
-        "KF_PIPELINES_SA_TOKEN_PATH to where it is mounted."
-    )
+    """The token file cannot be used; ``source`` (of ``token_path``) picks the fix."""
+
+    fmt = "Profile '{profile}': the ServiceAccount token file {path} {problem}; {fix}."
     exit_code = 4
+    defaults: ClassVar[dict[str, Any]] = {"source": "default"}
+    tables: ClassVar[Tables] = {"fix": ("source", TOKEN_PATH_FIXES)}
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        # `file:/path/profiles.toml` -> the file, for the rows that name it.
+        source = str(fields.get("source", "default"))
+        fields["named_in"] = source.partition(":")[2] or "the profiles file"
+        fields.setdefault("folder", str(fields.get("path", "")).rpartition("/")[0] or ".")
+        super().__init__(message, **fields)
 
 
 # --- talking to the server -----------------------------------------------------
@@ -96,12 +139,31 @@ class LoginError(KfpProfilesError):
     exit_code = 6
 
 
+#: How to fix a password Dex rejected, by where it came from (``ResolvedProfile.sources``
+#: of ``password``: an argument or KFP_PASSWORD; no entry there means the OS keyring).
+WRONG_PASSWORD_FIXES: Mapping[str, Advice] = {
+    "arg": Wording(
+        "it came from the password= argument: pass the right one",
+        cli="it came from the command line: give the right one",
+    ),
+    "env:KFP_PASSWORD": (
+        "it came from KFP_PASSWORD: set KFP_PASSWORD to the right one (or unset it to use "
+        "the one in the OS keyring)"
+    ),
+    "*": (
+        "it came from the OS keyring: run `kfp-profiles secret set {profile}` to store "
+        "the right one"
+    ),
+}
+
+
 class InvalidCredentialsError(LoginError):
     fmt = (
         "Dex at {host} rejected the password of '{username}' (connector "
-        "'{connector}') for profile '{profile}': run `kfp-profiles secret set "
-        "{profile}` to store the right one."
+        "'{connector}') for profile '{profile}': {fix}."
     )
+    defaults: ClassVar[dict[str, Any]] = {"source": "keyring"}
+    tables: ClassVar[Tables] = {"fix": ("source", WRONG_PASSWORD_FIXES)}
 
 
 class UnknownConnectorError(LoginError):
@@ -184,6 +246,11 @@ class StoredSecretElsewhereError(SecretError):
         "{host}: a stored password never follows an override to another host; pass "
         "password= (or set KFP_PASSWORD) for that host, or add a profile for it."
     )
+    cli_fmt = (
+        "Profile '{profile}' keeps its password for {home}, but {via} points it at "
+        "{host}: a stored password never follows an override to another host; set "
+        "KFP_PASSWORD for that host, or add a profile for it with `kfp-profiles add`."
+    )
 
 
 class TooManyRedirectsError(LoginError):
@@ -203,13 +270,6 @@ class SessionCacheError(KfpProfilesError):
 
 class SessionError(LoginError):
     """A session could not be renewed, or the server keeps refusing it."""
-
-
-class BehindLoginError(SessionError):
-    fmt = (
-        "{url} answered {why} for profile '{profile}' (kind {kind}): this host sits "
-        "behind a login; use a platform-dex profile for it."
-    )
 
 
 class StillRefusedError(SessionError):

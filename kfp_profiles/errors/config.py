@@ -32,7 +32,11 @@ class ProfilesFilePermissionError(ConfigError):
 
 class ProfilesFileIsDirectoryError(ConfigError):
     fmt = (
-        "{path} is a directory, not a profiles file; point KFP_PROFILES_FILE (or --file) "
+        "{path} is a directory, not a profiles file; point KFP_PROFILES_FILE "
+        "at a file such as {suggested}."
+    )
+    cli_fmt = (
+        "{path} is a directory, not a profiles file; point --file (or KFP_PROFILES_FILE) "
         "at a file such as {suggested}."
     )
 
@@ -40,7 +44,11 @@ class ProfilesFileIsDirectoryError(ConfigError):
 class ProfilesFileNotRegularError(ConfigError):
     fmt = (
         "{path} is not a regular file, so it cannot hold profiles; point KFP_PROFILES_FILE "
-        "(or --file) at a profiles file."
+        "at a profiles file."
+    )
+    cli_fmt = (
+        "{path} is not a regular file, so it cannot hold profiles; point --file (or "
+        "KFP_PROFILES_FILE) at a profiles file."
     )
 
 
@@ -172,7 +180,8 @@ class ProfileNameError(ConfigError):
 
 
 class ProfileExistsError(ConfigError):
-    fmt = "Profile '{profile}' already exists in {path}: pass --replace to overwrite it."
+    fmt = "Profile '{profile}' already exists in {path}: pass replace=True to overwrite it."
+    cli_fmt = "Profile '{profile}' already exists in {path}: pass --replace to overwrite it."
 
 
 class RenameTargetExistsError(ProfileExistsError):
@@ -184,6 +193,10 @@ class RenameTargetExistsError(ProfileExistsError):
 
 class ProfilesFileExistsError(ConfigError):
     fmt = (
+        "{path} already exists: edit it or add profiles with `kfp-profiles add`, or pass "
+        "force=True to replace it (the old file is kept as {path}.bak)."
+    )
+    cli_fmt = (
         "{path} already exists: edit it or add profiles with `kfp-profiles add`, or run "
         "`kfp-profiles init --force` to replace it (the old file is kept as {path}.bak)."
     )
