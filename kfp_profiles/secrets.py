@@ -151,10 +151,14 @@ def _person_present() -> bool:
     return "ipykernel" in sys.modules  # a notebook can show getpass's prompt
 
 
-def password_for(resolved: ResolvedProfile, *, prompt: bool = False) -> SecretStr:
+def password_for(
+    resolved: ResolvedProfile, *, prompt: bool = False, typed: list[SecretStr] | None = None
+) -> SecretStr:
     """The password for a login: argument or KFP_PASSWORD, else the keyring, else a prompt.
 
-    The keyring is asked only here, when a login really happens.
+    The keyring is asked only here, when a login really happens. A password typed at
+    the prompt is appended to ``typed`` when given, for the caller to keep once the login
+    has proved it right (:func:`keep_typed_password`); without ``typed`` it is kept now.
     """
     if resolved.password is not None:
         return resolved.password
@@ -179,14 +183,14 @@ def password_for(resolved: ResolvedProfile, *, prompt: bool = False) -> SecretSt
     if stored is not None:
         return stored
     if prompt and _person_present():
-        typed = getpass.getpass(f"Dex password for {username} (profile {resolved.name}): ")
-        if typed:
-            secret = SecretStr(typed)
-            try:
-                set_password(resolved.name, secret)
-                log.info("Stored the password of profile %s in the keyring.", resolved.name)
-            except KeyringUnavailableError:
-                log.info("The keyring is not usable; the password was used once only.")
+        typed_text = getpass.getpass(f"Dex password for {username} (profile {resolved.name}): ")
+        entered = typed_text
+        if entered:
+            secret = SecretStr(entered)
+            if typed is None:
+                keep_typed_password(resolved.name, secret)
+            else:
+                typed.append(secret)
             return secret
     if keyring_problem is not None:
         raise keyring_problem
@@ -194,6 +198,16 @@ def password_for(resolved: ResolvedProfile, *, prompt: bool = False) -> SecretSt
     if stores_nothing():
         detail = f" (the keyring backend {backend_name()} stores nothing)"
     raise PasswordMissingError(profile=resolved.name, username=username, detail=detail)
+
+
+def keep_typed_password(profile: str, secret: SecretStr) -> None:
+    """Store a password a person typed, once it proved right; a keyring that cannot store
+    it leaves it used once only."""
+    try:
+        set_password(profile, secret)
+        log.info("Stored the password of profile %s in the keyring.", profile)
+    except KeyringUnavailableError:
+        log.info("The keyring is not usable; the password was used once only.")
 
 
 def _describe_source(source: str) -> str:

@@ -172,3 +172,32 @@ def test_secret_set_asks_twice_hidden_and_retries_on_a_mismatch(
         assert typed not in term.transcript
     assert keyring_backend.get_password("kfp-profiles", "prod") == "the-real-one-3"
     assert profiles_path.read_bytes() == before
+
+
+def test_login_keeps_a_typed_password_only_once_it_logged_in(
+    profiles_path: Path, keyring_backend: Any
+) -> None:
+    from kfp_profiles.testing import Emulator
+
+    with Emulator.for_release("1.11") as emu:
+        write_profiles(
+            profiles_path,
+            f"""
+            [profiles.prod]
+            kind = "platform-dex"
+            host = "{emu.url}"
+            username = "user@example.com"
+            namespace = "kubeflow-user-example-com"
+            """,
+        )
+        term = Terminal("login", "prod")
+        term.expect("Dex password for user@example.com (profile prod): ")
+        term.type("mistyped")
+        assert term.finish() == 6  # a LoginError: the wrong password
+        assert keyring_backend.get_password("kfp-profiles", "prod") is None
+
+        term = Terminal("login", "prod")
+        term.expect("Dex password for user@example.com (profile prod): ")
+        term.type("12341234")
+        assert term.finish() == 0
+        assert keyring_backend.get_password("kfp-profiles", "prod") == "12341234"

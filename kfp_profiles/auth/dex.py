@@ -46,9 +46,12 @@ class DexAuth:
         cache: SessionCache | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        on_login: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self._password_provider = password_provider
+        #: Called after each login that succeeded (keeps a password typed for it).
+        self._on_login = on_login
         self._cache = cache
         self._clock = clock
         self._lock = threading.Lock()
@@ -74,15 +77,21 @@ class DexAuth:
     def for_profile(cls, resolved: ResolvedProfile, *, prompt: bool = False) -> DexAuth:
         """The profile's session, with the shared session cache; the password is read
         only when a login happens."""
-        from ..secrets import password_for
+        from ..secrets import keep_typed_password, password_for
+
+        typed: list[SecretStr] = []  # a password a person typed, kept once it logged in
 
         def password() -> SecretStr:
-            return password_for(resolved, prompt=prompt)
+            return password_for(resolved, prompt=prompt, typed=typed)
+
+        def keep_what_was_typed() -> None:
+            while typed:
+                keep_typed_password(resolved.name, typed.pop())
 
         # A session belongs to the origin the file names: an override elsewhere neither
         # reads nor overwrites it.
         cache = SessionCache() if resolved.at_home else None
-        return cls(settings_for(resolved), password, cache)
+        return cls(settings_for(resolved), password, cache, on_login=keep_what_was_typed)
 
     # --- the renewal hook (kfp_profiles.auth.Credentials) ---------------------------------
 
@@ -171,6 +180,8 @@ class DexAuth:
         # The provider (keyring, prompt) is asked only once the host shows its password form.
         flow = dex_login(self.settings, self._password_provider, self._door, clock=self._clock)
         outcome: LoginOutcome = run_flow(flow, self.settings)
+        if self._on_login is not None:
+            self._on_login()
         self.logins += 1
         self.last_login_requests = outcome.requests
         self._door = outcome.door
