@@ -35,6 +35,7 @@ __all__ = [
     "ensure_folder",
     "lock_path",
     "locked",
+    "private_mode",
     "remove_stale_temp_files",
     "write_atomic",
 ]
@@ -95,27 +96,75 @@ def _acquire(fd: int, path: Path, lock_file: Path, timeout: float) -> None:
 
 
 def ensure_folder(folder: Path, *, tighten: bool = False) -> None:
-    """Create ``folder`` 0700 when missing.
+    """Create ``folder`` 0700 when missing (missing folders above it too, 0700 at most).
 
-    An existing folder keeps its mode (it may be the SDK's), unless ``tighten``:
-    then one of this user's is made 0700 too (a cache only this tool uses).
+    An existing folder keeps its mode (it may be the SDK's), unless ``tighten``: then
+    one of this user's is made 0700 too (a cache only this tool uses). A symlink is
+    never followed to change a mode: its target is not this tool's to set, so a
+    symlinked folder is left as it is (whether to use it is :mod:`kfp_profiles.trust`'s
+    question).
     """
-    if not folder.is_dir():
-        folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
-        os.chmod(folder, FOLDER_MODE)
-    elif tighten:
-        info = folder.stat()
-        if stat.S_IMODE(info.st_mode) != FOLDER_MODE and info.st_uid == os.getuid():
-            os.chmod(folder, FOLDER_MODE)
+    try:
+        info = os.lstat(folder)
+    except FileNotFoundError:
+        _make_folders(folder)
+        _set_folder_mode(folder)
+        return
+    if not os.path.isdir(folder):  # a file, or a link to none: as mkdir would say
+        raise FileExistsError(errno.EEXIST, "Exists and is not a folder", str(folder))
+    mine = stat.S_ISDIR(info.st_mode) and info.st_uid == _uid()
+    if tighten and mine and stat.S_IMODE(info.st_mode) != FOLDER_MODE:
+        _set_folder_mode(folder)
+
+
+def _make_folders(folder: Path) -> None:
+    # Path.mkdir(parents=True) makes the folders above with the umask's mode (0777 with
+    # umask 0); made here, they are 0700 at most, so none is open to others.
+    missing: list[Path] = []
+    for above in (folder, *folder.parents):
+        if os.path.lexists(above):
+            break
+        missing.append(above)
+    for each in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made by a concurrent writer meanwhile
+            each.mkdir(mode=FOLDER_MODE)
+
+
+def _set_folder_mode(folder: Path) -> None:
+    """``chmod 700`` of the folder itself: O_NOFOLLOW refuses a symlink put in its place."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        if os.fstat(fd).st_uid == _uid():
+            os.fchmod(fd, FOLDER_MODE)
+    finally:
+        os.close(fd)
+
+
+def _uid() -> int:
+    return os.getuid() if os.name == "posix" else 0
+
+
+def private_mode(mode: int) -> int:
+    """``mode`` with nothing for group and others: 0644 becomes 0600, 0755 becomes 0700."""
+    return (mode & 0o700) | FILE_MODE
 
 
 def write_atomic(
-    path: Path, content: str | bytes, *, mode: int | None = None, follow_symlinks: bool = True
-) -> None:
+    path: Path,
+    content: str | bytes,
+    *,
+    mode: int | None = None,
+    follow_symlinks: bool = True,
+    private: bool = False,
+) -> int | None:
     """Replace ``path`` with ``content``: temp file in the same folder, fsync, rename.
 
     The file gets ``mode``; with None a new file is 0600 and an existing one keeps
-    its mode. A symlink is followed, so a dotfiles link keeps pointing at the file
+    its mode, unless ``private``: then one others can read is tightened (0644 to
+    0600) and the mode it had is returned, for the caller to say so (None when
+    the mode was kept). A symlink is followed, so a dotfiles link keeps pointing at the file
     it names; with ``follow_symlinks=False`` the link itself is replaced (a cache
     file is ours alone, never a link to somewhere else). Text is written as UTF-8
     with its line endings untouched. On failure the old file is as it was and no
@@ -124,11 +173,14 @@ def write_atomic(
     data = content.encode("utf-8") if isinstance(content, str) else content
     target = Path(os.path.realpath(path)) if follow_symlinks else path
     folder = target.parent
+    loosened: int | None = None
     if mode is None:
         try:
             mode = stat.S_IMODE(target.stat().st_mode)
         except FileNotFoundError:
             mode = FILE_MODE
+        if private and mode & 0o077:
+            loosened, mode = mode, private_mode(mode)
     # mkstemp creates the file 0600 from birth, in the same folder so os.replace is
     # an atomic rename: a reader sees the old file or the new one, whole.
     fd, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
@@ -145,6 +197,7 @@ def write_atomic(
             os.unlink(temp_name)
         raise
     _fsync_folder(folder)
+    return loosened
 
 
 def _fsync_folder(folder: Path) -> None:

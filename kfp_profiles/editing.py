@@ -4,7 +4,8 @@ The verbs of the command line: add, remove, rename, set the default, init.
 Every edit is a read-modify-write under the file's lock, written atomically
 (:mod:`kfp_profiles.atomicfile`), so concurrent writers never lose each
 other's profiles and a crash leaves either the old file or the new one, whole.
-New files are 0600 in a 0700 folder; an existing file keeps its mode. The new
+New files are 0600 in a 0700 folder; an existing file keeps its mode, except
+that one others can read is tightened to 0600 (with a warning saying so). The new
 text is a splice of the file's own lines (:mod:`kfp_profiles.tomlsplice`): it
 is parsed again and compared with the data the edit should produce, and a
 mismatch leaves the file untouched and says so.
@@ -13,13 +14,22 @@ mismatch leaves the file untouched and says so.
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .atomicfile import ensure_folder, locked, remove_stale_temp_files, write_atomic
+from . import trust
+from .atomicfile import (
+    ensure_folder,
+    locked,
+    private_mode,
+    remove_stale_temp_files,
+    write_atomic,
+)
 from .errors import (
     CannotEditError,
     EditMismatchError,
@@ -28,10 +38,12 @@ from .errors import (
     ProfileExistsError,
     ProfileNameError,
     ProfilesFileExistsError,
+    ProfilesFileTrustError,
     ProfilesFileWriteError,
     RenameTargetExistsError,
 )
 from .files import (
+    ELSEWHERE,
     ProfilesConfig,
     check_permissions,
     load_config,
@@ -48,6 +60,8 @@ from .tomlsplice import (
     replace_profile_text,
     set_default_text,
 )
+
+log = logging.getLogger("kfp_profiles")
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]*")
 _NAME_MAX = 128
@@ -79,18 +93,38 @@ def _told_as_write_error(path: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _writing(path: Path) -> Iterator[None]:
-    """Hold ``path``'s edit lock, its folder made 0700 first when missing."""
+    """Hold ``path``'s edit lock, its folder made 0700 first when missing.
+
+    A new file is never made in a folder others can change (ssh's rule, as for reading).
+    """
     with _told_as_write_error(path.parent):
         ensure_folder(path.parent)
+    if not os.path.lexists(path):
+        _refuse_an_untrusted_folder(path)
     with contextlib.ExitStack() as held:
         with _told_as_write_error(path):
             held.enter_context(locked(path))
         yield
 
 
+def _refuse_an_untrusted_folder(path: Path) -> None:
+    untrusted = trust.untrusted(path.parent, elsewhere=ELSEWHERE)
+    if untrusted is not None:
+        raise ProfilesFileTrustError(
+            path=path.parent,
+            problem=untrusted.problem,
+            refused=f"{path} is not written there",
+            fix=untrusted.fix,
+        )
+
+
 def _write(path: Path, content: str | bytes) -> None:
+    """Write ``path`` atomically; a file others could read is made private, and said so."""
     with _told_as_write_error(path):
-        write_atomic(path, content)
+        loosened = write_atomic(path, content, private=True)
+    if loosened is not None:
+        tight = private_mode(loosened)
+        log.warning("tightened %s from %04o to %04o: others could read it.", path, loosened, tight)
 
 
 # --- one edit -----------------------------------------------------------------------------

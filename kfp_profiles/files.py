@@ -28,7 +28,7 @@ from .errors import (
     ProfilesFileNotFoundError,
     ProfilesFileNotRegularError,
     ProfilesFileParseError,
-    ProfilesFilePermissionError,
+    ProfilesFileTrustError,
     ProfilesFileUnreadableError,
     TopLevelValueError,
     UnknownTopLevelKeyError,
@@ -129,36 +129,57 @@ class Permissions:
 
     mode: int
     readable_by_others: bool
+    #: On a read-only mount (a ConfigMap): its mode is set where it is mounted.
+    read_only: bool = False
+    #: This user may change its mode: their file (or root asking) on a writable mount.
+    can_chmod: bool = True
 
 
 #: Files already warned about as readable by others: one warning per file and process,
 #: however many loads and edits a command (or a notebook) makes.
 _warned_readable: set[Path] = set()
 
+#: How a profiles file gets out of the reach of others, when its folder is not the user's.
+ELSEWHERE = "move it to a folder only you can write and point KFP_PROFILES_FILE at it"
+
 
 def check_permissions(path: Path, *, warn: bool = True) -> Permissions:
-    """Refuse what is not a file, and a file others can write; warn about one others can read.
+    """Refuse what is not a file, and a file that is not this user's to trust; warn about
+    one others can read.
 
-    The warning, with the fix, is logged once per file and process; a caller that
-    reports it in its own words (the doctor) passes ``warn=False``, which also keeps
-    the later loads of this process from logging it.
+    Trust is ssh's (:mod:`kfp_profiles.trust`): the file, its folders and the symlinks on
+    the way are this user's or root's, and no one else can write them. The warning, with
+    the fix, is logged once per file and process, and only where this user can follow
+    it (not on a read-only mount, not for root's file); a caller that reports it in its
+    own words (the doctor) passes ``warn=False``, which also keeps the later loads of
+    this process from logging it.
     """
+    from . import trust
+
     status = path.stat()
     if not stat.S_ISREG(status.st_mode):
         raise not_a_file_error(path)
     mode = stat.S_IMODE(status.st_mode)
     if os.name != "posix":
         return Permissions(mode=mode, readable_by_others=False)
-    if mode & 0o022:
-        raise ProfilesFilePermissionError(
-            path=path, problem="can be written by other users, so it is not used", mode=0o600
-        )
-    readable_by_others = bool(mode & 0o044)
-    if readable_by_others and path not in _warned_readable:
+    try:
+        found = trust.inspect(path, chmod_to="600", elsewhere=ELSEWHERE)
+    except OSError:  # it changed under us between the two looks
+        raise ProfilesFileUnreadableError(path=path) from None
+    if found.untrusted is not None:
+        untrusted = found.untrusted
+        raise ProfilesFileTrustError(path=path, problem=untrusted.problem, fix=untrusted.fix)
+    permissions = Permissions(
+        mode=mode,
+        readable_by_others=bool(mode & 0o044),
+        read_only=found.read_only,
+        can_chmod=found.can_chmod,
+    )
+    if permissions.readable_by_others and permissions.can_chmod and path not in _warned_readable:
         _warned_readable.add(path)
         if warn:
             log.warning("%s can be read by other users; run `chmod 600 %s`.", path, path)
-    return Permissions(mode=mode, readable_by_others=readable_by_others)
+    return permissions
 
 
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

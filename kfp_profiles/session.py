@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
 
+from . import trust
 from .atomicfile import FILE_MODE, ensure_folder, write_atomic
-from .errors import KeyringUnavailableError, SessionCacheError
+from .errors import KeyringUnavailableError, SessionCacheError, SessionCacheTrustError
 
 __all__ = [
     "EXPIRY_MARGIN_SECONDS",
@@ -121,6 +122,11 @@ class CachedSession:
 class StoreUnavailableError(Exception):
     """This store cannot hold the value now; the cache tries the next one."""
 
+    def __init__(self, reason: str, *, fix: str | None = None) -> None:
+        super().__init__(reason)
+        #: How the user makes this store usable, when it is theirs to fix (a folder's mode).
+        self.fix = fix
+
 
 class SessionStore(Protocol):
     """Where serialized sessions live, one value per profile name."""
@@ -179,8 +185,17 @@ def default_cache_dir() -> Path:
     return root / "kfp-profiles"
 
 
+#: How a cache folder gets out of the reach of others.
+ELSEWHERE = "point XDG_CACHE_HOME at a folder only you can write"
+
+
 class FileSessionStore:
-    """One 0600 JSON file per profile in a 0700 folder, replaced atomically."""
+    """One 0600 JSON file per profile in a 0700 folder, replaced atomically.
+
+    The file and its folders must be this user's (:mod:`kfp_profiles.trust`): a
+    session someone else could have written or read is not used, and none is
+    written where someone else could take it.
+    """
 
     name = "file"
 
@@ -199,13 +214,16 @@ class FileSessionStore:
         path = self.path_for(profile)
         try:
             with open(path, encoding="utf-8") as handle:
-                mode = os.fstat(handle.fileno()).st_mode
-                if mode & 0o077:
-                    # Others could have read the cookies: do not trust them.
-                    log.warning(
-                        "Ignoring the cached session %s: its mode %o lets others read it.",
+                mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+                untrusted = trust.untrusted(path, chmod_to="600", elsewhere=ELSEWHERE)
+                if untrusted is not None:
+                    _warn_once(path, f"{untrusted.problem}, so it is not used; {untrusted.fix}")
+                    return None
+                if mode & 0o077:  # others could have read the cookies: do not trust them
+                    _warn_once(
                         path,
-                        stat.S_IMODE(mode),
+                        f"has mode {mode:04o}, which lets others read it, so it is not used; "
+                        f"the next login replaces it with a 0600 file",
                     )
                     return None
                 return handle.read()
@@ -218,6 +236,9 @@ class FileSessionStore:
         path = self.path_for(profile)
         try:
             ensure_folder(self.folder, tighten=True)
+            untrusted = trust.untrusted(self.folder, elsewhere=ELSEWHERE)
+            if untrusted is not None:
+                raise StoreUnavailableError(f"{self.folder} {untrusted.problem}", fix=untrusted.fix)
             # Always 0600, also over a file whose mode was loosened (load ignores that one).
             write_atomic(path, value, mode=FILE_MODE, follow_symlinks=False)
         except OSError as exc:
@@ -232,6 +253,16 @@ class FileSessionStore:
         except OSError as exc:
             raise StoreUnavailableError(f"{path}: {exc.strerror or exc}") from None
         return True
+
+
+#: Cached sessions already warned about, with why: one warning each per process.
+_warned: set[tuple[Path, str]] = set()
+
+
+def _warn_once(path: Path, why: str) -> None:
+    if (path, why) not in _warned:
+        _warned.add((path, why))
+        log.warning("The cached session %s %s.", path, why)
 
 
 class SessionCache:
@@ -262,20 +293,25 @@ class SessionCache:
         """Store ``session``; returns the name of the store that took it."""
         value = session.to_json()
         reasons: list[str] = []
+        fixes: list[str] = []
         for index, store in enumerate(self.stores):
             try:
                 store.save(profile, value)
             except StoreUnavailableError as exc:
                 log.debug("Session store %s unavailable: %s", store.name, exc)
                 reasons.append(f"{store.name}: {exc}")
+                fixes += [exc.fix] if exc.fix else []
                 continue
             # A copy left in a store asked earlier would shadow this one on load,
             # and one in a later store would outlive a logout that misses it.
             self._delete_from(profile, self.stores[:index] + self.stores[index + 1 :])
             return store.name
+        reason = "; ".join(reasons) or "no session store configured"
+        if fixes:
+            raise SessionCacheTrustError(profile=profile, reason=reason, fix="; ".join(fixes))
         raise SessionCacheError(
             profile=profile,
-            reason="; ".join(reasons) or "no session store configured",
+            reason=reason,
             folder=default_cache_dir(),
         )
 

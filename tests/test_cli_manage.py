@@ -180,16 +180,24 @@ def test_a_file_others_can_read_works_with_a_warning_and_the_fix(profiles_path: 
     )
 
 
-def test_an_edit_of_a_file_others_can_read_warns_once(profiles_path: Path) -> None:
-    # `use` loads the file, then edits it: each read used to repeat the warning.
+def test_an_edit_of_a_file_others_can_read_warns_once_and_tightens_it(
+    profiles_path: Path,
+) -> None:
+    # `use` loads the file, then edits it: each read used to repeat the warning. The
+    # write makes the file 0600 and says so; the next command has nothing to say.
     write_profiles(profiles_path, '[profiles.a]\nkind = "standalone-in-cluster"\n', mode=0o644)
-    for argv in (["use", "a"], ["add", "b", "--kind", "standalone-in-cluster"]):
-        done = cli(*argv)
-        assert done.returncode == 0, done.stderr
-        assert done.stderr == (
-            f"kfp-profiles: warning: {profiles_path} can be read by other users; "
-            f"run `chmod 600 {profiles_path}`.\n"
-        )
+    done = cli("use", "a")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        f"kfp-profiles: warning: {profiles_path} can be read by other users; "
+        f"run `chmod 600 {profiles_path}`.\n"
+        f"kfp-profiles: warning: tightened {profiles_path} from 0644 to 0600: others could "
+        f"read it.\n"
+    )
+    assert stat.S_IMODE(profiles_path.stat().st_mode) == 0o600
+    done = cli("add", "b", "--kind", "standalone-in-cluster")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
 
 
 def test_list_without_a_file_or_with_an_empty_one_says_how_to_start(profiles_path: Path) -> None:

@@ -258,14 +258,21 @@ def test_a_file_others_can_write_is_refused(profiles_file: Path) -> None:
     assert text_of(profiles_file) == ORIGINAL
 
 
-def test_a_file_others_can_read_is_edited_with_a_warning(
+def test_a_file_others_can_read_is_tightened_by_the_next_edit_which_says_so(
     profiles_file: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     profiles_file.chmod(0o644)
     with caplog.at_level(logging.WARNING, logger="kfp_profiles"):
         editing.add_profile("x", {"kind": "standalone-in-cluster"})
-    assert f"run `chmod 600 {profiles_file}`" in caplog.text
-    assert mode_of(profiles_file) == 0o644  # the user's mode is theirs; we only warn
+    assert f"run `chmod 600 {profiles_file}`" in caplog.text  # the read, before the write
+    assert caplog.records[-1].getMessage() == (
+        f"tightened {profiles_file} from 0644 to 0600: others could read it."
+    )
+    assert mode_of(profiles_file) == 0o600
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kfp_profiles"):
+        editing.add_profile("y", {"kind": "standalone-in-cluster"})
+    assert caplog.text == ""  # private now: nothing more to say
 
 
 def test_a_symlinked_file_is_edited_through_the_link(

@@ -11,7 +11,8 @@ import os
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING
 
-from ..errors import TokenFileError
+from .. import trust
+from ..errors import TokenFileError, TokenFileTrustError
 from ..models import PlatformInCluster
 
 if TYPE_CHECKING:
@@ -25,6 +26,11 @@ def read_token(profile: str, path: str) -> str:
     def fail(problem: str) -> TokenFileError:
         return TokenFileError(profile=profile, path=path, problem=problem, folder=folder)
 
+    untrusted = trust.untrusted(path)  # ssh's rule; a projected token passes
+    if untrusted is not None:
+        raise TokenFileTrustError(
+            profile=profile, path=path, problem=untrusted.problem, fix=untrusted.fix
+        )
     try:
         with open(path, encoding="utf-8") as handle:
             token = handle.read().strip()

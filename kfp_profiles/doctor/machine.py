@@ -51,7 +51,7 @@ def check_files(
             findings.append(Finding("file", "fail", str(exc)))
             continue
         mode = permissions.mode
-        if permissions.readable_by_others:
+        if permissions.readable_by_others and permissions.can_chmod:
             findings.append(
                 Finding(
                     "file",
@@ -60,7 +60,12 @@ def check_files(
                 )
             )
         else:
-            findings.append(Finding("file", "ok", f"{path} ({chosen_by}), mode {mode:04o}"))
+            found = f"{path} ({chosen_by}), mode {mode:04o}"
+            if permissions.read_only:
+                found += ", on a read-only mount (its mode is set where it is mounted)"
+            elif not permissions.can_chmod:
+                found += ", owned by root (only root can change it)"
+            findings.append(Finding("file", "ok", found))
     try:
         config = load_config(files)
     except KfpProfilesError as exc:

@@ -58,6 +58,9 @@ from .auth import (
     SessionCacheError as SessionCacheError,
 )
 from .auth import (
+    SessionCacheTrustError as SessionCacheTrustError,
+)
+from .auth import (
     SessionError as SessionError,
 )
 from .auth import (
@@ -68,6 +71,9 @@ from .auth import (
 )
 from .auth import (
     TokenFileError as TokenFileError,
+)
+from .auth import (
+    TokenFileTrustError as TokenFileTrustError,
 )
 from .auth import (
     TooManyRedirectsError as TooManyRedirectsError,
@@ -173,6 +179,9 @@ from .config import (
 )
 from .config import (
     ProfilesFilePermissionError as ProfilesFilePermissionError,
+)
+from .config import (
+    ProfilesFileTrustError as ProfilesFileTrustError,
 )
 from .config import (
     ProfilesFileUnreadableError as ProfilesFileUnreadableError,

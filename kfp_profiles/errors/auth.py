@@ -123,6 +123,15 @@ class TokenFileError(KfpProfilesError):
         super().__init__(message, **fields)
 
 
+class TokenFileTrustError(TokenFileError):
+    """The token file, a folder above it or a symlink on the way is not this user's."""
+
+    fmt = (
+        "Profile '{profile}': the ServiceAccount token file {path} {problem}, so it is not "
+        "used; {fix}."
+    )
+
+
 # --- talking to the server -----------------------------------------------------
 
 
@@ -265,6 +274,15 @@ class SessionCacheError(KfpProfilesError):
     fmt = (
         "The session of profile '{profile}' could not be cached ({reason}); it is "
         "used for this process only: make {folder} writable or start a keyring."
+    )
+
+
+class SessionCacheTrustError(SessionCacheError):
+    """No keyring, and the cache folder (or one above it) is not this user's."""
+
+    fmt = (
+        "The session of profile '{profile}' could not be cached ({reason}); it is "
+        "used for this process only: {fix}, or start a keyring."
     )
 
 

@@ -30,6 +30,17 @@ class ProfilesFilePermissionError(ConfigError):
     fmt = "{path} {problem}; run `chmod {mode:o} {path}`."
 
 
+class ProfilesFileTrustError(ProfilesFilePermissionError):
+    """The file, a folder above it or a symlink on the way is not this user's (ssh's StrictModes).
+
+    ``problem`` follows ``path`` (e.g. "is owned by uid 12345, not by you or root");
+    ``refused`` says what was not done (e.g. for a new file, that it was not written).
+    """
+
+    fmt = "{path} {problem}, so {refused}; {fix}."
+    defaults: ClassVar[dict[str, Any]] = {"refused": "it is not used"}
+
+
 class ProfilesFileIsDirectoryError(ConfigError):
     fmt = (
         "{path} is a directory, not a profiles file; point KFP_PROFILES_FILE "
