@@ -93,10 +93,8 @@ def _told_as_write_error(path: Path) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _writing(path: Path) -> Iterator[None]:
-    """Hold ``path``'s edit lock, its folder made 0700 first when missing.
-
-    A new file is never made in a folder others can change (ssh's rule, as for reading).
-    """
+    """Hold ``path``'s edit lock, its folder made 0700 first when missing; a new file is
+    never made in a folder others can change (ssh's rule, as for reading)."""
     with _told_as_write_error(path.parent):
         ensure_folder(path.parent)
     if not os.path.lexists(path):
@@ -259,14 +257,20 @@ def add_profile(
 
 
 def remove_profile(name: str, *, config: ProfilesConfig | None = None) -> RemoveResult:
-    """Remove profile ``name`` from the file that defines it, and every `default` naming it."""
+    """Remove profile ``name`` from the file that defines it, and every `default` naming it.
+
+    The file only: :mod:`kfp_profiles.profile_ops` deletes its password and session too.
+    """
     config = config if config is not None else load_config()
     path, cleared = _remove_or_rename(name, None, config)
     return RemoveResult(path=path, default_removed_from=cleared)
 
 
 def rename_profile(old: str, new: str, *, config: ProfilesConfig | None = None) -> RenameResult:
-    """Rename profile ``old`` in the file that defines it; every `default` naming it follows."""
+    """Rename profile ``old`` in the file that defines it; every `default` naming it follows.
+
+    The file only: :mod:`kfp_profiles.profile_ops` moves its password and session too.
+    """
     validate_name(new)
     config = config if config is not None else load_config()
     if new in config.profiles and old in config.profiles:  # an unknown `old` is told first

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import click
 
 from ..constants import PROFILE_ENV
-from ..errors import KfpProfilesError
 from ._common import (
     PROG,
     profile_argument,
@@ -24,6 +23,7 @@ from ._common import (
 if TYPE_CHECKING:
     from ..files import ProfilesConfig
     from ..listing import ProfileSummary
+    from ..profile_ops import ProfileRemoved, ProfileRenamed
 
 # --- init ----------------------------------------------------------------------------------
 
@@ -130,50 +130,6 @@ def _print_json(config: ProfilesConfig, summaries: list[ProfileSummary]) -> None
 # --- remove, rename, use -------------------------------------------------------------------
 
 
-def _kind_in_file(config: ProfilesConfig, name: str) -> str | None:
-    entry = config.profiles.get(name)
-    kind = entry.data.get("kind") if entry is not None and isinstance(entry.data, dict) else None
-    return str(kind) if kind is not None else None
-
-
-def _carry_what_lives_outside(name: str, kind: str | None, new_name: str | None) -> None:
-    """Move to ``new_name`` (rename), or delete when it is None (remove), what the
-    profile keeps outside its file: its keyring password and its cached session.
-
-    The session always: without a keyring it lives in the 0600 file store. The
-    password only where a keyring stores anything; failing there is worth a
-    warning only for a kind that has a password.
-    """
-    from .. import secrets
-    from ..session import SessionCache
-
-    if not secrets.stores_nothing():
-        try:
-            if new_name is None:
-                if secrets.delete_password(name):
-                    click.echo("Deleted its password from the keyring.")
-            else:
-                password = secrets.get_password(name)
-                if password is not None:
-                    secrets.set_password(new_name, password)
-                    secrets.delete_password(name)
-                    click.echo("Moved its password in the keyring.")
-        except KfpProfilesError as exc:
-            if kind == "platform-dex" and new_name is None:
-                warn(f"its keyring password could not be deleted: {exc}")
-            elif kind == "platform-dex":
-                warn(
-                    f"its keyring password was not moved ({exc}); store it again with "
-                    f"`{PROG} secret set {new_name}`."
-                )
-    cache = SessionCache()
-    if new_name is None:
-        if cache.delete(name):
-            click.echo("Deleted its cached session.")
-    elif cache.rename(name, new_name):
-        click.echo("Moved its cached session.")
-
-
 @click.command()
 @profile_argument()
 def remove(name: str) -> None:
@@ -190,22 +146,37 @@ def rename(name: str, new_name: str) -> None:
 
 
 def _remove_or_rename(name: str, new_name: str | None) -> None:
-    """Remove (``new_name`` None) or rename a profile in its file, then what lives outside it."""
-    from ..editing import remove_profile, rename_profile
+    """Remove (``new_name`` None) or rename a profile, and say what became of what it keeps
+    outside its file (the library carries it: :mod:`kfp_profiles.profile_ops`)."""
+    from ..profile_ops import remove_profile, rename_profile
 
     config = profiles_config()
-    kind = _kind_in_file(config, name)
+    done: ProfileRemoved | ProfileRenamed
     if new_name is None:
-        removed = remove_profile(name, config=config)
-        click.echo(f"Removed profile '{name}' from {removed.path}.")
-        for path in removed.default_removed_from:
+        done = remove_profile(name, config=config)
+        click.echo(f"Removed profile '{name}' from {done.path}.")
+        for path in done.default_removed_from:
             click.echo(f'It was the default: removed `default = "{name}"` from {path}.')
     else:
-        renamed = rename_profile(name, new_name, config=config)
-        click.echo(f"Renamed profile '{name}' to '{new_name}' in {renamed.path}.")
-        for path in renamed.default_renamed_in:
+        done = rename_profile(name, new_name, config=config)
+        click.echo(f"Renamed profile '{name}' to '{new_name}' in {done.path}.")
+        for path in done.default_renamed_in:
             click.echo(f"It is the default: `default` in {path} now names '{new_name}'.")
-    _carry_what_lives_outside(name, kind, new_name)
+    if done.password is not None:
+        click.echo(_CARRIED["password"][done.password])
+    if done.session is not None:
+        click.echo(_CARRIED["session"][done.session])
+    if done.left_behind is not None:
+        warn(str(done.left_behind))
+
+
+_CARRIED = {
+    "password": {
+        "moved": "Moved its password in the keyring.",
+        "deleted": "Deleted its password from the keyring.",
+    },
+    "session": {"moved": "Moved its cached session.", "deleted": "Deleted its cached session."},
+}
 
 
 @click.command()
