@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
 from .editing import RemoveResult, RenameResult
 from .editing import remove_profile as remove_from_file
@@ -89,14 +89,7 @@ def remove_profile(name: str, *, config: ProfilesConfig | None = None) -> Profil
     config = config if config is not None else load_config()
     kind = _kind_in_file(config, name)
     removed = remove_from_file(name, config=config)
-    password, left_behind = _carry_password(name, None, kind)
-    return ProfileRemoved(
-        path=removed.path,
-        default_removed_from=removed.default_removed_from,
-        password=password,
-        session=_carry_session(name, None),
-        left_behind=left_behind,
-    )
+    return ProfileRemoved(**vars(removed), **_carry(name, None, kind))
 
 
 def rename_profile(old: str, new: str, *, config: ProfilesConfig | None = None) -> ProfileRenamed:
@@ -105,14 +98,7 @@ def rename_profile(old: str, new: str, *, config: ProfilesConfig | None = None) 
     config = config if config is not None else load_config()
     kind = _kind_in_file(config, old)
     renamed = rename_in_file(old, new, config=config)
-    password, left_behind = _carry_password(old, new, kind)
-    return ProfileRenamed(
-        path=renamed.path,
-        default_renamed_in=renamed.default_renamed_in,
-        password=password,
-        session=_carry_session(old, new),
-        left_behind=left_behind,
-    )
+    return ProfileRenamed(**vars(renamed), **_carry(old, new, kind))
 
 
 # --- the parts -----------------------------------------------------------------------------
@@ -133,6 +119,19 @@ def _keeps_secrets(kind: str | None) -> bool:
     )
 
 
+class _Carried(TypedDict):
+    password: Carried
+    session: Carried
+    left_behind: LeftBehind | None
+
+
+def _carry(name: str, new_name: str | None, kind: str | None) -> _Carried:
+    """Delete (``new_name`` None) or move what profile ``name`` keeps outside its file."""
+    password, left_behind = _carry_password(name, new_name, kind)
+    session = _carry_session(name, new_name)
+    return {"password": password, "session": session, "left_behind": left_behind}
+
+
 def _carry_password(
     name: str, new_name: str | None, kind: str | None
 ) -> tuple[Carried, LeftBehind | None]:
@@ -143,6 +142,8 @@ def _carry_password(
     """
     from . import secrets
 
+    if _stores_nothing_by_design():
+        return None, None
     try:
         if new_name is None:
             return ("deleted" if secrets.delete_password(name) else None), None
@@ -156,6 +157,16 @@ def _carry_password(
         if not _keeps_secrets(kind):
             return None, None
         return None, LeftBehind(profile=name, new_name=new_name, reason=str(exc.fields["reason"]))
+
+
+def _stores_nothing_by_design() -> bool:
+    """keyring's null backend, chosen to keep nothing: its delete "succeeds" on nothing."""
+    from . import secrets
+
+    try:
+        return secrets.backend_name().startswith("keyring.backends.null.")
+    except Exception:  # a backend that cannot even load cannot be reached: say so below
+        return False
 
 
 def _carry_session(name: str, new_name: str | None) -> Carried:

@@ -170,10 +170,13 @@ class KeyringSessionStore:
             raise StoreUnavailableError(str(exc.fields.get("reason", exc))) from None
 
     def delete(self, profile: str) -> bool:
-        from .secrets import SESSION_SERVICE, keyring_delete
+        from .secrets import SESSION_SERVICE, keyring_delete, keyring_get
 
         try:
-            return keyring_delete(SESSION_SERVICE, profile)
+            # Asked first: keyring's null backend "deletes" what it never held.
+            return keyring_get(SESSION_SERVICE, profile) is not None and keyring_delete(
+                SESSION_SERVICE, profile
+            )
         except KeyringUnavailableError as exc:
             raise StoreUnavailableError(str(exc.fields.get("reason", exc))) from None
 

@@ -44,9 +44,6 @@ class Untrusted:
     #: e.g. "run `chmod go-w /srv/shared`, or move it to a folder only you can write".
     fix: str
 
-    def __str__(self) -> str:
-        return f"{self.path} {self.problem}; {self.fix}"
-
 
 @dataclass(frozen=True)
 class Inspection:

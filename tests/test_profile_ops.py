@@ -179,6 +179,17 @@ def test_without_a_keyring_the_cli_warns_once_with_the_commands(dex_profile: Pat
     )
 
 
+def test_a_keyring_that_stores_nothing_by_design_has_nothing_to_carry_or_leave(
+    dex_profile: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import keyring.core
+    from keyring.backends import null
+
+    monkeypatch.setattr(keyring.core, "_keyring_backend", null.Keyring())  # type: ignore[no-untyped-call]
+    removed = profile_ops.remove_profile("prod")  # its delete "succeeds" on nothing
+    assert (removed.password, removed.session, removed.left_behind) == (None, None, None)
+
+
 def test_a_kind_without_secrets_has_nothing_to_leave_behind(
     profiles_path: Path, no_keyring: None, caplog: pytest.LogCaptureFixture
 ) -> None:
