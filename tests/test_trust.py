@@ -29,6 +29,8 @@ import pytest
 
 from kfp_profiles.atomicfile import ensure_folder
 from kfp_profiles.auth.token import read_token
+from kfp_profiles.doctor.findings import Finding
+from kfp_profiles.doctor.machine import check_files
 from kfp_profiles.errors import (
     ProfilesFilePermissionError,
     ProfilesFileTrustError,
@@ -202,8 +204,11 @@ def case(request: pytest.FixtureRequest) -> Case:
 
 def test_the_profiles_file(case: Case, tmp_path: Path) -> None:
     path, expected = case.build(tmp_path, "profiles.toml", PROFILES)
+    doctor_says = check_files((path,), "from KFP_PROFILES_FILE")[0][0]
     if expected is None:
         assert list(load_config((path,)).profiles) == ["dev"]
+        # The ConfigMap's 0644 on a writable disk, its owner asking: chmod advice they can follow.
+        assert doctor_says.status == ("warn" if case.build is _config_map else "ok")
         return
     with pytest.raises(ProfilesFileTrustError) as caught:
         load_config((path,))
@@ -211,6 +216,7 @@ def test_the_profiles_file(case: Case, tmp_path: Path) -> None:
     assert str(caught.value) == f"{path} {expected.problem}, so it is not used; {fix}."
     assert isinstance(caught.value, ProfilesFilePermissionError)
     assert caught.value.exit_code == 2
+    assert doctor_says == Finding("file", "fail", str(caught.value))
 
 
 def test_the_token_file(case: Case, tmp_path: Path) -> None:
@@ -463,6 +469,8 @@ for name, text, mode in (("profiles.toml", sys.argv[2], 0o664), ("token", sys.ar
 subprocess.run(["mount", "-o", "remount,ro", str(volume)], check=True)
 
 from kfp_profiles.auth.token import read_token
+from kfp_profiles.doctor.findings import Finding
+from kfp_profiles.doctor.machine import check_files
 from kfp_profiles.doctor.machine import check_files
 from kfp_profiles.trust import inspect
 
