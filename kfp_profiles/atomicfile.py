@@ -163,12 +163,12 @@ def write_atomic(
 
     The file gets ``mode``; with None a new file is 0600 and an existing one keeps
     its mode, unless ``private``: then one others can read is tightened (0644 to
-    0600) and the mode it had is returned, for the caller to say so (None when
-    the mode was kept). A symlink is followed, so a dotfiles link keeps pointing at the file
-    it names; with ``follow_symlinks=False`` the link itself is replaced (a cache
-    file is ours alone, never a link to somewhere else). Text is written as UTF-8
-    with its line endings untouched. On failure the old file is as it was and no
-    temp file is left.
+    0600) and the mode it had is returned, for the caller to say so (None when the
+    mode was kept). A symlink is followed, so a dotfiles link keeps pointing at the
+    file it names; with ``follow_symlinks=False`` the link itself is replaced (a
+    cache file is ours alone, never a link to somewhere else). Text is written as
+    UTF-8 with its line endings untouched. On failure the old file is as it was and
+    no temp file is left.
     """
     data = content.encode("utf-8") if isinstance(content, str) else content
     target = Path(os.path.realpath(path)) if follow_symlinks else path
