@@ -90,6 +90,47 @@ class ConnectionFailedError(KfpProfilesError):
     exit_code = 5
 
 
+class DeadlineExceededError(ConnectionFailedError):
+    """A request (or a whole login) did not finish within the profile's ``timeout``.
+
+    ``step`` names the request (``GET /apis/v2beta1/experiments``, or the login
+    and its step), ``stage`` what it was doing when the time ran out; ``cause``
+    and ``fix`` say the same for readers of :class:`ConnectionFailedError`.
+    """
+
+    fmt = (
+        "{host} did not finish {step} for profile '{profile}' within the {timeout:g} s "
+        "`timeout`: {stage}; {fix}."
+    )
+    defaults: ClassVar[dict[str, Any]] = {
+        "fix": "check the server, or raise `timeout` in the profile"
+    }
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        if "cause" not in fields and {"step", "timeout", "stage"} <= fields.keys():
+            fields["cause"] = (
+                f"{fields['step']} did not finish within {fields['timeout']:g} s: {fields['stage']}"
+            )
+        super().__init__(message, **fields)
+
+
+class ResponseTooLargeError(ConnectionFailedError):
+    """An answer the library reads itself (a login page, a probe) was over the read cap."""
+
+    fmt = (
+        "{host} answered {step} for profile '{profile}' with more than {cap}, more than "
+        "any login page or probe answer holds; {fix}."
+    )
+    defaults: ClassVar[dict[str, Any]] = {
+        "fix": "check that `host` is the Kubeflow gateway's pipeline URL, or check the server"
+    }
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        if "cause" not in fields and {"step", "cap"} <= fields.keys():
+            fields["cause"] = f"the answer to {fields['step']} is over {fields['cap']}"
+        super().__init__(message, **fields)
+
+
 class LoginError(KfpProfilesError):
     """The login through the Kubeflow front door did not succeed."""
 
