@@ -73,10 +73,15 @@ class Clock:
 
     seconds: float
     at: float
-    #: What the request under this clock is doing (set by the connections).
+    #: What the request under this clock is doing (set by the connections, :meth:`enter`).
     stage: Stage = "start"
     #: True once the watchdog has shut a socket of this clock down.
     fired: bool = False
+
+    def enter(self, stage: Stage) -> None:
+        """The request is now at ``stage``; once the watchdog fired, the stage it hit stays."""
+        if not self.fired:
+            self.stage = stage
 
     def remaining(self) -> float:
         """Seconds left, as a socket timeout: at least 1 ms (zero would mean non-blocking)."""
@@ -193,7 +198,7 @@ def at_stage(stage: Stage) -> Clock | None:
     """Record that this thread's request is at ``stage``; returns its clock, if any."""
     clock = current()
     if clock is not None:
-        clock.stage = stage
+        clock.enter(stage)
     return clock
 
 

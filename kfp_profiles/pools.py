@@ -51,7 +51,7 @@ class WatchedConnection(HTTPConnection):
         sock = super()._new_conn()
         if clock is not None:
             self._keep(clock, sock)
-            clock.stage = "tls" if isinstance(self, HTTPSConnection) else "send"
+            clock.enter("tls" if isinstance(self, HTTPSConnection) else "send")
         return sock
 
     def connect(self) -> None:
