@@ -88,30 +88,30 @@ class ConnectionFailedError(KfpProfilesError):
 
     fmt = "Cannot reach {host} for profile '{profile}': {cause}; {fix}."
     exit_code = 5
+    #: How a subclass with a message of its own words ``cause`` from its fields.
+    cause_fmt: ClassVar[str] = ""
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        if self.cause_fmt and "cause" not in fields:
+            fields["cause"] = self.cause_fmt.format(**fields)
+        super().__init__(message, **fields)
 
 
 class DeadlineExceededError(ConnectionFailedError):
     """A request (or a whole login) did not finish within the profile's ``timeout``.
 
     ``step`` names the request (``GET /apis/v2beta1/experiments``, or the login
-    and its step), ``stage`` what it was doing when the time ran out; ``cause``
-    and ``fix`` say the same for readers of :class:`ConnectionFailedError`.
+    and its step), ``stage`` what it was doing when the time ran out.
     """
 
     fmt = (
         "{host} did not finish {step} for profile '{profile}' within the {timeout:g} s "
         "`timeout`: {stage}; {fix}."
     )
+    cause_fmt = "{step} did not finish within {timeout:g} s: {stage}"
     defaults: ClassVar[dict[str, Any]] = {
         "fix": "check the server, or raise `timeout` in the profile"
     }
-
-    def __init__(self, message: str | None = None, **fields: Any) -> None:
-        if "cause" not in fields and {"step", "timeout", "stage"} <= fields.keys():
-            fields["cause"] = (
-                f"{fields['step']} did not finish within {fields['timeout']:g} s: {fields['stage']}"
-            )
-        super().__init__(message, **fields)
 
 
 class ResponseTooLargeError(ConnectionFailedError):
@@ -119,16 +119,10 @@ class ResponseTooLargeError(ConnectionFailedError):
 
     fmt = (
         "{host} answered {step} for profile '{profile}' with more than {cap}, more than "
-        "any login page or probe answer holds; {fix}."
+        "any login page or probe answer holds; check that `host` is the Kubeflow gateway's "
+        "pipeline URL, or check the server."
     )
-    defaults: ClassVar[dict[str, Any]] = {
-        "fix": "check that `host` is the Kubeflow gateway's pipeline URL, or check the server"
-    }
-
-    def __init__(self, message: str | None = None, **fields: Any) -> None:
-        if "cause" not in fields and {"step", "cap"} <= fields.keys():
-            fields["cause"] = f"the answer to {fields['step']} is over {fields['cap']}"
-        super().__init__(message, **fields)
+    cause_fmt = "the answer to {step} is over {cap}"
 
 
 class LoginError(KfpProfilesError):

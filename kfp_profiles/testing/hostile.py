@@ -35,7 +35,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import io
-import selectors
 import socket
 import threading
 import time
@@ -113,8 +112,8 @@ class Hostile(Background[str]):
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._acceptor: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
-        self._workers: set[threading.Thread] = set()
+        #: Each open connection and the thread that serves it.
+        self._open: dict[socket.socket, threading.Thread] = {}
         self._requests: list[Request] = []
 
     # --- where it is and what it saw -----------------------------------------------------
@@ -140,17 +139,12 @@ class Hostile(Background[str]):
     # --- lifetime ----------------------------------------------------------------------------
 
     def start(self) -> str:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(64)
-        listener.setblocking(False)
-        self._listener = listener
-        self.port = listener.getsockname()[1]
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self._listener.settimeout(0.05)  # accept() wakes up to see the stop event
+        self.port = self._listener.getsockname()[1]
         self._ends_at = time.monotonic() + self.lifetime
-        self._acceptor = threading.Thread(
-            target=self._accept_forever, name=f"hostile-{self.behaviour}-{self.port}", daemon=True
-        )
+        name = f"hostile-{self.behaviour}-{self.port}"
+        self._acceptor = threading.Thread(target=self._accept_forever, name=name, daemon=True)
         self._acceptor.start()
         return self.url
 
@@ -160,38 +154,30 @@ class Hostile(Background[str]):
         if self._acceptor is not None:
             self._acceptor.join()
         with self._lock:
-            connections = list(self._connections)
-            workers = list(self._workers)
-        for connection in connections:
+            still_open = dict(self._open)
+        for connection in still_open:  # wakes a worker blocked in recv or sendall
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-        for worker in workers:
+        for worker in still_open.values():
             worker.join(timeout=5.0)
-        for connection in connections:
-            connection.close()
         if self._listener is not None:
             self._listener.close()
 
     def _accept_forever(self) -> None:
         assert self._listener is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._listener, selectors.EVENT_READ)
-            while not self._stop.is_set():
-                if not selector.select(timeout=0.05):
-                    continue
-                try:
-                    connection, _ = self._listener.accept()
-                except BlockingIOError:
-                    continue
-                connection.setblocking(True)
-                connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                worker = threading.Thread(
-                    target=self._serve, args=(connection,), name="hostile-conn", daemon=True
-                )
-                with self._lock:
-                    self._connections.add(connection)
-                    self._workers.add(worker)
-                worker.start()
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            connection.settimeout(None)
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            worker = threading.Thread(
+                target=self._serve, args=(connection,), name="hostile-conn", daemon=True
+            )
+            with self._lock:
+                self._open[connection] = worker
+            worker.start()
 
     def _pause(self, seconds: float) -> bool:
         """Sleep ``seconds`` unless stopped or out of lifetime first; False when it should end."""
@@ -223,8 +209,7 @@ class Hostile(Background[str]):
             pass  # the client gave up, or stop() shut the connection down
         finally:
             with self._lock:
-                self._connections.discard(connection)
-                self._workers.discard(threading.current_thread())
+                self._open.pop(connection, None)
             connection.close()
 
     def _picks(self, request: Request) -> bool:
