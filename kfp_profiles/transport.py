@@ -185,10 +185,12 @@ def _speaks_tls(url: str, seconds: float) -> bool:
     try:
         address = (parts.hostname, parts.port or 80)
         with (
+            deadline.within(seconds) as clock,
             socket.create_connection(address, timeout=seconds) as raw,
+            clock.watching(raw),  # a handshake dripped byte by byte ends at the deadline too
             context.wrap_socket(raw, server_hostname=parts.hostname),
         ):
-            return True
+            return not clock.fired
     except (OSError, ValueError):
         return False
 

@@ -203,6 +203,44 @@ def test_a_login_whose_password_step_drips_ends_at_the_deadline_naming_that_step
     assert relay.hostile_requests == 1
 
 
+def secrets_in_chain(error: BaseException, secret: str) -> list[str]:
+    """Where ``secret`` shows in ``error``, its cause, context, args and their attributes."""
+    found: list[str] = []
+    seen: set[int] = set()
+    pending: list[tuple[str, object]] = [("error", error)]
+    while pending:
+        where, value = pending.pop()
+        if id(value) in seen or value is None:
+            continue
+        seen.add(id(value))
+        if isinstance(value, (str, bytes)):
+            if secret in (value if isinstance(value, str) else value.decode("latin-1")):
+                found.append(where)
+            continue
+        if isinstance(value, BaseException):
+            pending.append((where + ".str", str(value)))
+            pending += [(f"{where}.args[{i}]", a) for i, a in enumerate(value.args)]
+            pending += [(where + ".__cause__", value.__cause__)]
+            pending += [(where + ".__context__", value.__context__)]
+        for name, attribute in vars(value).items() if hasattr(value, "__dict__") else ():
+            if isinstance(attribute, (str, bytes, BaseException)) or hasattr(attribute, "body"):
+                pending.append((f"{where}.{name}", attribute))
+            if hasattr(attribute, "body"):
+                pending.append((f"{where}.{name}.body", attribute.body))
+    return found
+
+
+def test_a_login_cut_at_its_password_step_keeps_the_password_out_of_the_error_chain(
+    relay_to_dex: tuple[Emulator, Hostile], profiles_path: Path, no_keyring: None
+) -> None:
+    _, relay = relay_to_dex
+    dex(profiles_path, relay.url + "/pipeline", timeout=1)
+    error, _ = timed(lambda: get_client("dex", password=DEX_PASSWORD))
+    assert isinstance(error, DeadlineExceededError)
+    assert error.__context__ is None and error.__cause__ is None
+    assert secrets_in_chain(error, DEX_PASSWORD) == []
+
+
 def test_an_endless_dex_form_is_cut_at_the_cap(profiles_path: Path, no_keyring: None) -> None:
     with Emulator.for_release("1.11") as emu:
         relay = Hostile(

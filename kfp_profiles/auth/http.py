@@ -131,23 +131,12 @@ def send_once(
         proxies = proxies_for(request.url, settings)
         if proxies:
             _proxy_keeps_deadline(http, request.url, proxies["https"])
-        try:
-            answer = http.request(
-                request.method,
-                request.url,
-                data=request.form_data(),
-                allow_redirects=False,
-                timeout=(clock.remaining(), clock.remaining()),
-                verify=tls_verify_setting(settings),
-                proxies=proxies,
-                stream=True,  # the body is read below, capped
-            )
-            with answer:
-                body = deadline.read_capped(answer.iter_content(1 << 16))
-        except OSError as exc:  # every requests exception, and a CA bundle that cannot be read
-            # `from None`: requests' own message carries the URL's query (state, code).
+        outcome = _exchange(http, request, settings, clock.remaining(), proxies)
+        if isinstance(outcome, OSError):  # every requests exception, an unreadable CA bundle
+            # Raised here, outside any except block: requests' exception names the URL's
+            # query (state, code) and holds the request, a password form's body included.
             raise connection_failed(
-                exc,
+                outcome,
                 request.url,
                 profile=settings.profile,
                 timeout=settings.timeout,
@@ -155,7 +144,8 @@ def send_once(
                 ca_bundle=settings.ca_bundle,
                 step=step,
                 proxy=proxies.get("https"),
-            ) from None
+            )
+        answer, body = outcome
         if clock.fired:  # a body cut short at the deadline can look complete
             raise deadline.late(clock, host=settings.origin, profile=settings.profile, step=step)
     if body is None:
@@ -170,6 +160,31 @@ def send_once(
     )
     log.debug("%s %s -> %s", request.method, redact_url(request.url), response.status)
     return response
+
+
+def _exchange(
+    http: requests.Session,
+    request: HttpRequest,
+    settings: DexLoginSettings,
+    seconds: float,
+    proxies: dict[str, str],
+) -> tuple[requests.Response, bytes | None] | OSError:
+    """The answer and its body (None past the cap), or the OSError that stopped them."""
+    try:
+        answer = http.request(
+            request.method,
+            request.url,
+            data=request.form_data(),
+            allow_redirects=False,
+            timeout=(seconds, seconds),
+            verify=tls_verify_setting(settings),
+            proxies=proxies,
+            stream=True,  # the body is read here, capped
+        )
+        with answer:
+            return answer, deadline.read_capped(answer.iter_content(1 << 16))
+    except OSError as exc:
+        return exc
 
 
 def _proxy_keeps_deadline(http: requests.Session, url: str, proxy: str) -> None:
