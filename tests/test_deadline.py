@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +170,28 @@ def test_a_login_redirect_loop_ends_well_within_the_deadline(
     assert isinstance(error, LoginFlowError)
     assert "keeps redirecting without reaching Dex" in str(error)
     assert elapsed < 1
+
+
+def test_the_login_request_cap_holds_against_a_real_redirect_loop() -> None:
+    # A flow that follows every redirect, as a door that loops would lead a login.
+    from kfp_profiles.auth.exchange import DexLoginSettings, HttpRequest, HttpResponse
+    from kfp_profiles.auth.http import DEFAULT_MAX_REQUESTS, run_flow
+    from kfp_profiles.errors import TooManyRedirectsError
+
+    def follow_every_redirect(url: str) -> Generator[HttpRequest, HttpResponse, None]:
+        answer: HttpResponse = yield HttpRequest("GET", url)
+        while answer.location:
+            answer = yield HttpRequest("GET", answer.location)
+
+    loop = Hostile("redirect-loop")
+    with loop as server:
+        settings = DexLoginSettings(profile="p", api_url=server, username=DEX_USER, timeout=2)
+        flow = follow_every_redirect(server + "/loop/a")
+        error, elapsed = timed(lambda: run_flow(flow, settings))
+        sent = len(loop.requests)
+    assert isinstance(error, TooManyRedirectsError)
+    assert elapsed < 1
+    assert sent == DEFAULT_MAX_REQUESTS
 
 
 @pytest.fixture
