@@ -7,7 +7,9 @@ kfp 2.17.3 traps, each closed here (and tested in tests/test_client.py):
 - Construction probes healthz with a 25 s retry loop when the namespace is empty:
   the probe is answered locally while the client is being built.
 - Requests have no timeout and urllib3 retries multiply any one: every request
-  gets the profile's (connect, read) timeout and no hidden retry or redirect.
+  gets the profile's ``timeout`` as a deadline from connect to last byte
+  (:mod:`kfp_profiles.deadline`, through the pools of :mod:`kfp_profiles.pools`)
+  and no hidden retry or redirect.
 - An expired session is answered with a redirect to HTML that the SDK decodes
   into an empty result: such answers become a renewal, then one retry.
 - A refusal the SDK raises as its ``ApiException`` (whose response headers may
@@ -33,11 +35,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import kfp
 import urllib3
 from kfp_server_api.exceptions import ApiException
 
+from . import deadline
 from .auth import Credentials
 from .auth.doors import login_page_reason, refusal_door
 from .auth.exchange import HttpResponse
@@ -49,8 +53,9 @@ from .errors import (
     StillRefusedError,
     TokenRefusedError,
 )
+from .pools import keep_deadline
 from .resolution import ResolvedProfile
-from .transport import connection_failed, proxy_for, tls_trust
+from .transport import connection_failed, origin, proxy_for, tls_trust
 
 log = logging.getLogger("kfp_profiles.client")
 
@@ -230,6 +235,7 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
 
     def _install_hooks(self, api_client: Any, timeout: float) -> None:
         rest = api_client.rest_client
+        keep_deadline(rest.pool_manager)
         send = rest.request
         call = api_client.call_api
         credentials = self._credentials
@@ -238,22 +244,34 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
 
         def bounded_request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
             headers = dict(kwargs.get("headers") or {})
-            credentials.before_request(headers)
+            credentials.before_request(headers)  # a login, if any, has a deadline of its own
             kwargs["headers"] = sent.headers = headers
             if not kwargs.get("_request_timeout"):
                 kwargs["_request_timeout"] = (timeout, timeout)
-            try:
-                response = send(method, url, *args, **kwargs)
-            except ApiException as exc:
-                if exc.status == 0 and str(exc.reason).startswith("SSLError"):
-                    # The SDK turns urllib3's SSLError into this ApiException.
-                    raise self._unreachable(url, exc) from None
-                why = login_page_reason(exc.status, exc.headers)
-                if why:
-                    raise _SessionGone(exc.status, why, exc) from None
-                raise
-            except urllib3.exceptions.HTTPError as exc:
-                raise self._unreachable(url, exc) from None
+            step = f"{method.upper()} {urlsplit(url).path or '/'}"
+            with deadline.within(timeout) as clock:
+                # Our error is raised after the except blocks: urllib3's exception (a
+                # proxy URL with its password, the request) is then not its context.
+                failure: BaseException | None = None
+                try:
+                    response = send(method, url, *args, **kwargs)
+                except ApiException as exc:
+                    if clock.fired or (exc.status == 0 and str(exc.reason).startswith("SSLError")):
+                        # The SDK turns urllib3's SSLError into this ApiException.
+                        failure = self._unreachable(url, exc, step)
+                    else:
+                        why = login_page_reason(exc.status, exc.headers)
+                        if not why:
+                            raise
+                        failure = _SessionGone(exc.status, why, exc)
+                except urllib3.exceptions.HTTPError as exc:
+                    failure = self._unreachable(url, exc, step)
+                if failure is not None:
+                    raise failure
+                if clock.fired:  # a body cut short at the deadline can look complete
+                    raise deadline.late(
+                        clock, host=origin(url), profile=self.resolved.name, step=step
+                    )
             why = login_page_reason(response.status, response.getheaders())
             if why:
                 raise _SessionGone(response.status, why)
@@ -332,7 +350,7 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
             request=f", {verb} {resource}" if verb and resource else "",
         )
 
-    def _unreachable(self, url: str, exc: BaseException) -> ConnectionFailedError:
+    def _unreachable(self, url: str, exc: BaseException, step: str) -> ConnectionFailedError:
         profile = self.resolved.profile
         return connection_failed(
             exc,
@@ -341,6 +359,8 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
             timeout=profile.timeout,
             verify_tls=profile.verify_tls,
             ca_bundle=profile.ca_bundle,
+            step=step,
+            proxy=proxy_for(url, profile.proxy),
         )
 
 

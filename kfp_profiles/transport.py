@@ -11,9 +11,15 @@ SDK alone ignores).
 
 Failure: a request that never got an answer, on either hop, becomes one
 :class:`~kfp_profiles.errors.ConnectionFailedError` naming the origin and the
-setting to change (:func:`connection_failed`). :func:`describe_failure` puts
-any failure in words: that one, and for ``check`` an error of ours, the KFP
-API's ``ApiException`` or anything else.
+setting to change (:func:`connection_failed`); one that ran out of its
+deadline (:mod:`kfp_profiles.deadline`), a
+:class:`~kfp_profiles.errors.DeadlineExceededError` naming the step. A scheme
+that does not match the port is named as such: ``https://`` to a port that
+speaks plain HTTP (OpenSSL reads its answer as a wrong TLS version), and
+``http://`` to a port that speaks TLS (the connection breaks at once; a TLS
+handshake with the port, within 2 s, tells which). :func:`describe_failure`
+puts any failure in words: that one, and for ``check`` an error of ours, the
+KFP API's ``ApiException`` or anything else.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from . import deadline
 from .errors import ConnectionFailedError, KfpProfilesError
 
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -90,6 +97,19 @@ _DNS_MARKERS = (
 )
 
 
+#: OpenSSL's reading of a plain-HTTP answer to its hello (1.1, 3.0, 3.2+ say it differently).
+_PLAIN_HTTP_MARKERS = (
+    "WRONG_VERSION_NUMBER",
+    "wrong version number",
+    "RECORD_LAYER_FAILURE",
+    "record layer failure",
+    "packet length too long",
+    "PACKET_LENGTH_TOO_LONG",
+)
+
+#: A certificate that failed its check (chain or name), as OpenSSL and urllib3 say it.
+_UNVERIFIED_MARKERS = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "hostname")
+
 #: requests' own check of a ``verify`` path, and OpenSSL's answer to a file with no PEM in it.
 _CA_UNREADABLE_MARKERS = ("CA certificate bundle", "NO_CERTIFICATE_OR_CRL_FOUND")
 
@@ -120,15 +140,66 @@ def connection_failed(
     timeout: float,
     verify_tls: bool,
     ca_bundle: str | None,
+    step: str | None = None,
+    proxy: str | None = None,
 ) -> ConnectionFailedError:
     """The typed error for a request to ``url`` that never got an answer, on either hop.
 
     It names the origin only: the URL's path and query (a login's state and
-    code) stay out of the message.
+    code) stay out of the message. Under a deadline that ran out (or a timeout
+    of its socket), it is a DeadlineExceededError naming ``step``. ``proxy``:
+    the proxy the request went through (no scheme probe through one).
     """
+    host = origin(url)
+    clock = deadline.current()
+    if clock is not None and (clock.passed or _timed_out(exc)):
+        return deadline.late(clock, host=host, profile=profile, step=step or "the request")
     trust, setting = _trust_and_setting(verify_tls, ca_bundle)
     cause, fix = describe_failure(exc, Attempt(timeout, trust, setting))
-    return ConnectionFailedError(host=origin(url), profile=profile, cause=cause, fix=fix)
+    if cause == _BROKE.cause and not proxy and _speaks_tls(url, min(timeout, 2.0)):
+        cause, fix = _SPEAKS_TLS
+    return ConnectionFailedError(host=host, profile=profile, cause=cause, fix=fix)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    from urllib3 import exceptions as urllib3_errors
+
+    chain = _exception_chain(exc)
+    # NewConnectionError (refused, DNS) subclasses ConnectTimeoutError: it is no timeout.
+    if any(isinstance(e, urllib3_errors.NewConnectionError) for e in chain):
+        return False
+    return any(isinstance(e, (TimeoutError, urllib3_errors.TimeoutError)) for e in chain)
+
+
+def _speaks_tls(url: str, seconds: float) -> bool:
+    """Whether the port of ``http://`` URL ``url`` completes a TLS handshake (nothing verified)."""
+    import socket
+    import ssl
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http" or not parts.hostname:
+        return False
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        address = (parts.hostname, parts.port or 80)
+        with (
+            deadline.within(seconds) as clock,
+            socket.create_connection(address, timeout=seconds) as raw,
+            clock.watching(raw),  # a handshake dripped byte by byte ends at the deadline too
+            context.wrap_socket(raw, server_hostname=parts.hostname),
+        ):
+            return not clock.fired
+    except (OSError, ValueError):
+        return False
+
+
+_BROKE = Failure("the connection broke mid-answer", "try again, and check the server")
+_SPEAKS_TLS = Failure(
+    "the server speaks TLS (HTTPS) at that port, not plain HTTP",
+    "use https:// in `host`",
+)
 
 
 def describe_failure(exc: BaseException, attempt: Attempt | None = None) -> Failure:
@@ -166,6 +237,8 @@ def _api_answer(exc: BaseException, status: object) -> str:
 
 
 def _unanswered(exc: BaseException, attempt: Attempt) -> Failure:
+    import ssl
+
     from urllib3 import exceptions as urllib3_errors
 
     chain = _exception_chain(exc)
@@ -186,10 +259,21 @@ def _unanswered(exc: BaseException, attempt: Attempt) -> Failure:
             "the proxy refused or failed the connection",
             "check the profile's `proxy`, or HTTPS_PROXY / HTTP_PROXY / NO_PROXY",
         )
-    if seen(urllib3_errors.SSLError) or "SSLError" in text or "CERTIFICATE_VERIFY" in text:
+    if any(m in text for m in _PLAIN_HTTP_MARKERS):
+        return Failure(
+            "the server speaks plain HTTP at that port, not TLS (HTTPS)",
+            "use http:// in `host`, or the port that serves HTTPS",
+        )
+    if any(m in text for m in _UNVERIFIED_MARKERS) or seen(ssl.CertificateError):
         return Failure(
             "TLS failed: the server's TLS certificate could not be verified",
             "set `ca_bundle` to the CA that signed it (or `verify_tls = false` for a test cluster)",
+        )
+    if seen(urllib3_errors.SSLError) or "SSLError" in text:
+        reason = next((str(e) for e in chain if isinstance(e, ssl.SSLError)), "")
+        return Failure(
+            f"the TLS handshake failed{f' ({reason})' if reason else ''}",
+            "check that `host` names the server's HTTPS port, and the server's TLS settings",
         )
     if seen(urllib3_errors.NameResolutionError) or any(m in text for m in _DNS_MARKERS):
         return Failure(
@@ -214,7 +298,7 @@ def _unanswered(exc: BaseException, attempt: Attempt) -> Failure:
             "check the server, or raise `timeout` in the profile",
         )
     if seen(urllib3_errors.ProtocolError):
-        return Failure("the connection broke mid-answer", "try again, and check the server")
+        return _BROKE
     return Failure(
         f"the connection failed ({type(exc).__name__})", "check the host and the network"
     )

@@ -311,9 +311,11 @@ def test_server_that_never_answers_fails_instead_of_hanging(
     assert built < 5
     assert failed < 15
     assert silent_server in str(caught.value)
+    # The timeout is a deadline: the message names the request and what it was waiting for.
     assert str(caught.value) == (
-        f"Cannot reach {silent_server} for profile 'stuck': the server accepted the connection "
-        "but sent no answer within 1 s; check the server, or raise `timeout` in the profile."
+        f"{silent_server} did not finish GET /apis/v2beta1/experiments for profile 'stuck' "
+        "within the 1 s `timeout`: no answer came (not even its whole status line); check "
+        "the server, or raise `timeout` in the profile."
     )
 
 

@@ -442,3 +442,119 @@ def test_an_api_exception_without_an_answer_is_read_as_a_connection_failure() ->
         "certificate could not be verified; set `ca_bundle` to the CA that signed it (or "
         "`verify_tls = false` for a test cluster)."
     )
+
+
+# --- a scheme that does not match the port: named as such, on both hops ------------------------
+
+PLAIN_HTTP = (
+    "the server speaks plain HTTP at that port, not TLS (HTTPS); use http:// in `host`, "
+    "or the port that serves HTTPS."
+)
+SPEAKS_TLS = "the server speaks TLS (HTTPS) at that port, not plain HTTP; use https:// in `host`."
+
+
+@contextlib.contextmanager
+def wrong_scheme(tls: bool) -> Iterator[str]:
+    """The emulator (1.11, over TLS or not), and its origin with the other scheme."""
+    with Emulator.for_release("1.11", tls=tls) as emu:
+        yield (
+            emu.url.replace("https://", "http://")
+            if tls
+            else emu.url.replace("http://", "https://")
+        )
+
+
+def scheme_profiles(profiles_path: Path, host: str, verify_tls: bool) -> None:
+    from .helpers import write_profiles
+
+    write_profiles(
+        profiles_path,
+        f"""
+        [profiles.api]
+        kind = "standalone-in-cluster"
+        host = "{host}/pipeline"
+        verify_tls = {str(verify_tls).lower()}
+        timeout = 5
+
+        [profiles.dex]
+        kind = "platform-dex"
+        host = "{host}/pipeline"
+        username = "{USER}"
+        namespace = "kubeflow-user-example-com"
+        verify_tls = {str(verify_tls).lower()}
+        timeout = 5
+        """,
+    )
+
+
+@pytest.mark.parametrize("verify_tls", [True, False])
+@pytest.mark.parametrize(("tls", "cause"), [(False, PLAIN_HTTP), (True, SPEAKS_TLS)])
+def test_a_scheme_that_does_not_match_the_port_is_named_on_both_hops(
+    tls: bool, cause: str, verify_tls: bool, profiles_path: Path, no_keyring: None
+) -> None:
+    from kfp_profiles import get_client
+
+    with wrong_scheme(tls) as host:
+        scheme_profiles(profiles_path, host, verify_tls)
+        with pytest.raises(ConnectionFailedError) as api:
+            get_client("api").list_experiments()
+        with pytest.raises(ConnectionFailedError) as login:
+            get_client("dex", password="12341234")
+    assert str(api.value) == f"Cannot reach {host} for profile 'api': {cause}"
+    assert str(login.value) == f"Cannot reach {host} for profile 'dex': {cause}"
+
+
+@pytest.mark.parametrize(("tls", "cause"), [(False, PLAIN_HTTP), (True, SPEAKS_TLS)])
+def test_check_names_a_scheme_that_does_not_match_the_port(
+    tls: bool, cause: str, profiles_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kfp_profiles.cli import run
+
+    with wrong_scheme(tls) as host:
+        scheme_profiles(profiles_path, host, verify_tls=False)
+        assert run(["check", "api"]) == 5
+    captured = capsys.readouterr()
+    healthz = next(line for line in captured.out.splitlines() if line.startswith("healthz"))
+    assert healthz.split()[1] == "FAIL"  # the step fails; its reason is said once, below
+    assert captured.err == (
+        f"kfp-profiles: error: check of profile 'api' failed: Cannot reach {host} for "
+        f"profile 'api': {cause}\n"
+    )
+
+
+def test_a_plain_http_port_that_drops_the_connection_is_not_taken_for_tls() -> None:
+    # The TLS probe behind SPEAKS_TLS only speaks up when a handshake succeeds.
+    with Blackhole() as url:
+        failure = connection_failed(
+            urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError()),
+            url,
+            profile="p",
+            timeout=0.5,
+            verify_tls=True,
+            ca_bundle=None,
+        )
+    assert str(failure) == (
+        f"Cannot reach {url} for profile 'p': the connection broke mid-answer; try again, "
+        "and check the server."
+    )
+
+
+def test_a_tls_failure_that_is_neither_a_certificate_nor_plain_http_says_what_openssl_said() -> (
+    None
+):
+    import ssl
+
+    alert = ssl.SSLError(1, "[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version")
+    failure = connection_failed(
+        urllib3.exceptions.SSLError(alert),
+        "https://kf.example.com/pipeline",
+        profile="p",
+        timeout=5,
+        verify_tls=True,
+        ca_bundle=None,
+    )
+    assert str(failure) == (
+        "Cannot reach https://kf.example.com for profile 'p': the TLS handshake failed ([SSL: "
+        "TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version); check that `host` names "
+        "the server's HTTPS port, and the server's TLS settings."
+    )

@@ -1,7 +1,10 @@
 """Runs a login flow (:mod:`kfp_profiles.auth.dex_flow`) over real HTTP with ``requests``.
 
-Every request: redirects not followed (the flow decides each hop), the profile's
-timeout on the connect and on the read, its CA bundle or TLS switch, its proxy.
+Every request: redirects not followed (the flow decides each hop), its CA
+bundle or TLS switch, its proxy, and at most :data:`~kfp_profiles.deadline.READ_CAP`
+of body read. One flow (a login, the doctor's probe) runs under one deadline,
+the profile's ``timeout``, from the first connect to the last byte of the last
+answer (:mod:`kfp_profiles.deadline`); at most ``max_requests`` requests.
 ``requests`` lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` replace a session's
 own ``verify`` whenever ``trust_env`` is on; so ``trust_env`` is off and this
 module applies the environment itself, in the order the product promises: the
@@ -16,11 +19,14 @@ more; urllib3's own DEBUG line for the request gets the same redaction.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, TypeVar
+from urllib.parse import urlsplit
 
-from ..errors import TooManyRedirectsError
+from .. import deadline
+from ..errors import ResponseTooLargeError, TooManyRedirectsError
 from ..transport import connection_failed, proxy_for, tls_trust
 from .exchange import (
     DexLoginSettings,
@@ -49,80 +55,180 @@ def run_flow(
     settings: DexLoginSettings,
     *,
     max_requests: int = DEFAULT_MAX_REQUESTS,
+    what: str = "the login",
 ) -> T:
     """Drive ``flow`` to its end, sending each request it yields; returns its value.
 
     Cookies travel from hop to hop in the jar of a fresh ``requests.Session``,
-    so no old cookie leaks into a login.
+    so no old cookie leaks into a login. The whole flow shares one deadline,
+    ``settings.timeout``; ``what`` names the flow in its errors.
     """
     _redact_urllib3_debug_lines()
     http = new_http_session()
     trail: list[TrailStep] = []
     try:
-        try:
-            request = next(flow)
-        except StopIteration as finished:
-            return finished.value  # type: ignore[no-any-return]
-        while True:
-            if len(trail) >= max_requests:
-                raise TooManyRedirectsError(
-                    profile=settings.profile,
-                    host=settings.origin,
-                    limit=max_requests,
-                    trail=render_trail(trail),
-                )
-            response = send_once(http, request, settings)
-            trail.append(TrailStep(request.method, request.url, response.status))
+        with deadline.within(settings.timeout):
             try:
-                request = flow.send(response)
+                request = next(flow)
             except StopIteration as finished:
                 return finished.value  # type: ignore[no-any-return]
+            while True:
+                if len(trail) >= max_requests:
+                    raise TooManyRedirectsError(
+                        profile=settings.profile,
+                        host=settings.origin,
+                        limit=max_requests,
+                        trail=render_trail(trail),
+                    )
+                step = flow_step(what, request)
+                response = send_once(http, request, settings, step=step)
+                trail.append(TrailStep(request.method, request.url, response.status))
+                try:
+                    request = flow.send(response)
+                except StopIteration as finished:
+                    return finished.value  # type: ignore[no-any-return]
     finally:
         flow.close()
         http.close()
 
 
-def new_http_session() -> requests.Session:
-    import requests
+def flow_step(what: str, request: HttpRequest) -> str:
+    """``what`` and the step ``request`` is, for errors: ``the login (at its password
+    step, POST /dex/auth/local/login)``; no query (a state, a code) in it."""
+    path = urlsplit(request.url).path or "/"
+    name = next((label for key, label in _STEP_NAMES if key in path), None)
+    if request.form and "password" in request.form:
+        name = "password"
+    at = f"its {name} step, " if name else ""
+    return f"{what} (at {at}{request.method} {path})"
 
-    http = requests.Session()
-    http.trust_env = False  # see the module docstring: verify, proxies and netrc are ours
-    return http
+
+#: Path fragments that name a login step (the password step is its form's field).
+_STEP_NAMES = (
+    ("/oauth2/start", "start"),
+    ("/approval", "approval"),
+    ("callback", "callback"),
+    ("/dex/auth", "connector"),
+)
 
 
 def send_once(
-    http: requests.Session, request: HttpRequest, settings: DexLoginSettings
+    http: requests.Session,
+    request: HttpRequest,
+    settings: DexLoginSettings,
+    *,
+    step: str | None = None,
 ) -> HttpResponse:
-    """Send one request as the profile says; connection problems become ConnectionFailedError."""
+    """Send one request as the profile says, within the running flow's deadline (else its own).
+
+    Connection problems become ConnectionFailedError; running out of time,
+    DeadlineExceededError; a body over the cap, ResponseTooLargeError.
+    """
+    step = step or f"{request.method} {urlsplit(request.url).path or '/'}"
+    with _clock(settings.timeout) as clock:
+        if clock.passed:
+            raise deadline.late(clock, host=settings.origin, profile=settings.profile, step=step)
+        proxies = proxies_for(request.url, settings)
+        if proxies:
+            _proxy_keeps_deadline(http, request.url, proxies["https"])
+        outcome = _exchange(http, request, settings, clock.remaining(), proxies)
+        if isinstance(outcome, OSError):  # every requests exception, an unreadable CA bundle
+            # Raised here, outside any except block: requests' exception names the URL's
+            # query (state, code) and holds the request, a password form's body included.
+            raise connection_failed(
+                outcome,
+                request.url,
+                profile=settings.profile,
+                timeout=settings.timeout,
+                verify_tls=settings.verify_tls,
+                ca_bundle=settings.ca_bundle,
+                step=step,
+                proxy=proxies.get("https"),
+            )
+        answer, body = outcome
+        if clock.fired:  # a body cut short at the deadline can look complete
+            raise deadline.late(clock, host=settings.origin, profile=settings.profile, step=step)
+    if body is None:
+        raise ResponseTooLargeError(
+            host=settings.origin, profile=settings.profile, step=step, cap=deadline.READ_CAP_TEXT
+        )
+    response = HttpResponse(
+        status=answer.status_code,
+        url=request.url,
+        headers=_header_lines(answer),
+        body_text=_text(body, answer.encoding),
+    )
+    log.debug("%s %s -> %s", request.method, redact_url(request.url), response.status)
+    return response
+
+
+def _exchange(
+    http: requests.Session,
+    request: HttpRequest,
+    settings: DexLoginSettings,
+    seconds: float,
+    proxies: dict[str, str],
+) -> tuple[requests.Response, bytes | None] | OSError:
+    """The answer and its body (None past the cap), or the OSError that stopped them."""
     try:
         answer = http.request(
             request.method,
             request.url,
             data=request.form_data(),
             allow_redirects=False,
-            timeout=(settings.timeout, settings.timeout),
+            timeout=(seconds, seconds),
             verify=tls_verify_setting(settings),
-            proxies=proxies_for(request.url, settings),
+            proxies=proxies,
+            stream=True,  # the body is read here, capped
         )
-    except OSError as exc:  # every requests exception, and a CA bundle that cannot be read
-        # `from None`: requests' own message carries the URL's query (state, code).
-        raise connection_failed(
-            exc,
-            request.url,
-            profile=settings.profile,
-            timeout=settings.timeout,
-            verify_tls=settings.verify_tls,
-            ca_bundle=settings.ca_bundle,
-        ) from None
-    with answer:
-        response = HttpResponse(
-            status=answer.status_code,
-            url=request.url,
-            headers=_header_lines(answer),
-            body_text=answer.text,
-        )
-    log.debug("%s %s -> %s", request.method, redact_url(request.url), response.status)
-    return response
+        with answer:
+            return answer, deadline.read_capped(answer.iter_content(1 << 16))
+    except OSError as exc:
+        return exc
+
+
+def _proxy_keeps_deadline(http: requests.Session, url: str, proxy: str) -> None:
+    """requests makes a proxy's pool manager on first use: make it keep the deadline too."""
+    from requests.adapters import HTTPAdapter
+
+    from ..pools import keep_deadline
+
+    adapter = http.get_adapter(url)
+    if isinstance(adapter, HTTPAdapter):
+        keep_deadline(adapter.proxy_manager_for(proxy))
+
+
+@contextlib.contextmanager
+def _clock(seconds: float) -> Iterator[deadline.Clock]:
+    """The running flow's clock, or one for this request alone."""
+    clock = deadline.current()
+    if clock is not None:
+        yield clock
+        return
+    with deadline.within(seconds) as clock:
+        yield clock
+
+
+def _text(body: bytes, encoding: str | None) -> str:
+    try:
+        return body.decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return body.decode("utf-8", errors="replace")
+
+
+def new_http_session() -> requests.Session:
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    from ..pools import keep_deadline
+
+    http = requests.Session()
+    http.trust_env = False  # see the module docstring: verify, proxies and netrc are ours
+    adapter = HTTPAdapter(max_retries=0)
+    keep_deadline(adapter.poolmanager)
+    http.mount("https://", adapter)
+    http.mount("http://", adapter)
+    return http
 
 
 def tls_verify_setting(settings: DexLoginSettings) -> bool | str:

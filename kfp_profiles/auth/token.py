@@ -12,6 +12,7 @@ from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING
 
 from .. import trust
+from ..deadline import READ_CAP, READ_CAP_TEXT
 from ..errors import TokenFileError, TokenFileTrustError
 from ..models import PlatformInCluster
 
@@ -32,8 +33,11 @@ def read_token(profile: str, path: str) -> str:
             profile=profile, path=path, problem=untrusted.problem, fix=untrusted.fix
         )
     try:
-        with open(path, encoding="utf-8") as handle:
-            token = handle.read().strip()
+        with open(path, "rb") as handle:
+            content = handle.read(READ_CAP + 1)  # a token is 1 to 2 KiB; /dev/zero is endless
+        if len(content) > READ_CAP:
+            raise fail(f"is larger than {READ_CAP_TEXT}, far more than a token")
+        token = content.decode("utf-8").strip()
     except FileNotFoundError:
         raise fail("does not exist") from None
     except IsADirectoryError:

@@ -2,10 +2,12 @@
 
 :func:`fingerprint_flow` is a generator of HTTP requests in the style of
 :mod:`kfp_profiles.auth.dex_flow` (no I/O of its own), run over the profile's
-TLS, CA and proxy settings by :func:`kfp_profiles.auth.http.run_flow`. It
-asks the API's healthz, follows the door's first redirect into Dex (or
-``/oauth2/start`` where the API path answers 401 or 403), and reads Dex's
-``/auth`` answer; each answer is read by :mod:`kfp_profiles.auth.doors`.
+TLS, CA and proxy settings by :func:`kfp_profiles.auth.http.run_flow`, under
+one deadline (the profile's ``timeout``, at most 10 s) and with every answer
+read capped at 1 MiB. It asks the API's healthz, follows the door's first
+redirect into Dex (or ``/oauth2/start`` where the API path answers 401 or
+403), and reads Dex's ``/auth`` answer; each answer is read by
+:mod:`kfp_profiles.auth.doors`.
 """
 
 from __future__ import annotations
@@ -187,7 +189,10 @@ def fingerprint(
         proxy=proxy,
         timeout=timeout,
     )
-    return run_flow(fingerprint_flow(url), settings, max_requests=_MAX_HOPS + 3)
+    # One deadline, `timeout`, for the whole probe; answers read capped (auth/http.py).
+    return run_flow(
+        fingerprint_flow(url), settings, max_requests=_MAX_HOPS + 3, what="the front-door probe"
+    )
 
 
 def fingerprint_profile(resolved: ResolvedProfile) -> FrontDoor:

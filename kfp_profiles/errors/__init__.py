@@ -16,6 +16,9 @@ from .auth import (
     ConnectionFailedError as ConnectionFailedError,
 )
 from .auth import (
+    DeadlineExceededError as DeadlineExceededError,
+)
+from .auth import (
     InsecurePasswordPostError as InsecurePasswordPostError,
 )
 from .auth import (
@@ -50,6 +53,9 @@ from .auth import (
 )
 from .auth import (
     PlainHttpOverrideError as PlainHttpOverrideError,
+)
+from .auth import (
+    ResponseTooLargeError as ResponseTooLargeError,
 )
 from .auth import (
     SecretError as SecretError,

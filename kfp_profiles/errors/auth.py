@@ -140,6 +140,41 @@ class ConnectionFailedError(KfpProfilesError):
 
     fmt = "Cannot reach {host} for profile '{profile}': {cause}; {fix}."
     exit_code = 5
+    #: How a subclass with a message of its own words ``cause`` from its fields.
+    cause_fmt: ClassVar[str] = ""
+
+    def __init__(self, message: str | None = None, **fields: Any) -> None:
+        if self.cause_fmt and "cause" not in fields:
+            fields["cause"] = self.cause_fmt.format(**fields)
+        super().__init__(message, **fields)
+
+
+class DeadlineExceededError(ConnectionFailedError):
+    """A request (or a whole login) did not finish within the profile's ``timeout``.
+
+    ``step`` names the request (``GET /apis/v2beta1/experiments``, or the login
+    and its step), ``stage`` what it was doing when the time ran out.
+    """
+
+    fmt = (
+        "{host} did not finish {step} for profile '{profile}' within the {timeout:g} s "
+        "`timeout`: {stage}; {fix}."
+    )
+    cause_fmt = "{step} did not finish within {timeout:g} s: {stage}"
+    defaults: ClassVar[dict[str, Any]] = {
+        "fix": "check the server, or raise `timeout` in the profile"
+    }
+
+
+class ResponseTooLargeError(ConnectionFailedError):
+    """An answer the library reads itself (a login page, a probe) was over the read cap."""
+
+    fmt = (
+        "{host} answered {step} for profile '{profile}' with more than {cap}, more than "
+        "any login page or probe answer holds; check that `host` is the Kubeflow gateway's "
+        "pipeline URL, or check the server."
+    )
+    cause_fmt = "the answer to {step} is over {cap}"
 
 
 class LoginError(KfpProfilesError):

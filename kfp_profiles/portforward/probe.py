@@ -1,7 +1,9 @@
 """Whether a local port answers, and whether as Kubeflow Pipelines: the readiness probes.
 
 A probe asks ``GET /apis/v2beta1/healthz`` with ``http.client`` only: KFP
-answers it without a session, with JSON that names ``multi_user``.
+answers it without a session, with JSON that names ``multi_user``. Its
+timeout is a deadline on the whole exchange (:mod:`kfp_profiles.deadline`),
+and at most 64 KiB of the answer is read.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import time
 from typing import Literal
 
+from .. import deadline
 from ..constants import HEALTHZ_PATH
 
 #: What holds a local port: nothing, Kubeflow Pipelines, or something else.
@@ -26,24 +29,31 @@ def local_url(port: int) -> str:
     return f"http://localhost:{port}"
 
 
+#: A healthz answer is a few dozen bytes: anything longer is not KFP's.
+_ANSWER_CAP = 1 << 16
+
+
 def _healthz_answer(host: str, port: int, timeout: float) -> tuple[bool, bytes | None]:
-    """(connected, body): body is None when nothing came back as an HTTP answer."""
+    """(connected, body): body is None when nothing came back as an HTTP answer in time."""
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
+    with deadline.within(timeout) as clock:
         try:
-            connection.connect()
-        except TimeoutError:
-            return True, None  # something holds the port and does not accept in time
-        except OSError:
-            return False, None  # refused, or no such loopback address (no IPv6)
-        try:
-            connection.request("GET", HEALTHZ_PATH, headers={"Accept": "application/json"})
-            response = connection.getresponse()
-            return True, response.read(1 << 16)
-        except (OSError, http.client.HTTPException):
-            return True, None
-    finally:
-        connection.close()
+            try:
+                connection.connect()
+            except TimeoutError:
+                return True, None  # something holds the port and does not accept in time
+            except OSError:
+                return False, None  # refused, or no such loopback address (no IPv6)
+            assert connection.sock is not None
+            with clock.watching(connection.sock):  # a drip or a stall ends at the deadline
+                try:
+                    connection.request("GET", HEALTHZ_PATH, headers={"Accept": "application/json"})
+                    body = connection.getresponse().read(_ANSWER_CAP)
+                except (OSError, http.client.HTTPException):
+                    return True, None
+            return True, None if clock.fired else body
+        finally:
+            connection.close()
 
 
 def _is_kfp_healthz(body: bytes) -> bool:
