@@ -14,23 +14,31 @@ through the door to the apps (the KFP API under ``/pipeline``). Without a
 door (``door="none"``) it is a standalone KFP, API at ``/`` and ``/pipeline``.
 Behaviour follows the upstream projects' sources, release by release (``_RELEASES``);
 every request is counted and recorded.
+
+Bearer JWTs are real RS256 tokens: Dex signs its ID tokens (JWKS at
+``/dex/keys``), the emulated cluster signs ServiceAccount tokens (its API at
+``kube_url``: TokenRequest, JWKS, TokenReview), and each door checks them as
+its release does (``bearer.py``). Dex is a whole OIDC provider (discovery,
+authorization code with PKCE, refresh tokens, the device flow: ``oidc.py``,
+``device.py``); ``controls.py`` has what a test steers.
 """
 
 from __future__ import annotations
 
-import base64
 import collections
-import json
-import secrets
+import dataclasses
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from kfp_profiles.testing.dex import CLIENT_ID, Dex
+from kfp_profiles.testing import kube
+from kfp_profiles.testing.bearer import Gateway, GatewaySettings
+from kfp_profiles.testing.controls import IdentityControls
+from kfp_profiles.testing.device import DeviceFlow
+from kfp_profiles.testing.dex import Dex, parse_version
 from kfp_profiles.testing.doors import (
     DOOR_KINDS,
     CredentialStore,
@@ -38,8 +46,10 @@ from kfp_profiles.testing.doors import (
     OAuth2Proxy,
     OidcAuthService,
 )
+from kfp_profiles.testing.jwt import KeySet
 from kfp_profiles.testing.kfp_api import API_ROOT, KfpApi, default_namespace
 from kfp_profiles.testing.messages import Request, Response, html_response, text_response
+from kfp_profiles.testing.oidc import OidcProvider, OidcSettings
 from kfp_profiles.testing.server import EmulatorServer
 
 from .lifetime import Background
@@ -59,7 +69,11 @@ _RELEASES: dict[str, tuple[str, str]] = {
 }
 
 
-class Emulator(Background["Emulator"]):
+_OIDC_FIELDS = frozenset(f.name for f in dataclasses.fields(OidcSettings))
+_GATEWAY_FIELDS = frozenset(f.name for f in dataclasses.fields(GatewaySettings))
+
+
+class Emulator(IdentityControls, Background["Emulator"]):
     """One emulated Kubeflow (or standalone KFP) on 127.0.0.1 at an ephemeral port.
 
     Options: ``door`` ("none", "oauth2-proxy" = second config of 1.9.1+,
@@ -75,7 +89,12 @@ class Emulator(Background["Emulator"]):
     slept before every response; may be changed while running);
     ``split_cookie_size`` and ``pad_session_cookie`` (oauth2-proxy splits its
     session cookie into ``_0``, ``_1``, ... above the size; padding makes
-    the value that long).
+    the value that long); ``kubernetes_issuer`` (the cluster's ServiceAccount
+    token issuer). Every field of ``OidcSettings`` (Dex: ``clients``,
+    ``public_issuer``, ``id_token_lifetime``, ``refresh_*``, ``device_*``, ...)
+    and of ``GatewaySettings`` (``audiences``, ``m2m_issuers``,
+    ``extra_jwt_issuers``, ``clock_skew``, ...) is a keyword too; both stay
+    changeable while running as ``emu.oidc`` and ``emu.gateway``.
     """
 
     RELEASES: ClassVar[tuple[str, ...]] = tuple(_RELEASES)
@@ -94,7 +113,12 @@ class Emulator(Background["Emulator"]):
         latency: float = 0.0,
         split_cookie_size: int = 4000,
         pad_session_cookie: int = 0,
+        kubernetes_issuer: str = kube.ISSUER,
+        **settings: Any,
     ) -> None:
+        unknown = set(settings) - _OIDC_FIELDS - _GATEWAY_FIELDS
+        if unknown:
+            raise TypeError(f"Emulator() got unknown keywords: {', '.join(sorted(unknown))}.")
         if door not in DOOR_KINDS:
             raise ValueError(f"door {door!r} is not one of {', '.join(DOOR_KINDS)}.")
         if isinstance(connectors, str):
@@ -113,18 +137,36 @@ class Emulator(Background["Emulator"]):
         self._users = dict(DEFAULT_USERS if users is None else users)
         self._session_lifetime = session_lifetime
 
-        self._dex = Dex(dex, connectors, self._users, approval_screen)
+        self.oidc = OidcSettings(**{k: v for k, v in settings.items() if k in _OIDC_FIELDS})
+        self.gateway = GatewaySettings(
+            **{k: v for k, v in settings.items() if k in _GATEWAY_FIELDS}
+        )
+        self._kube = kube.Kubernetes(kubernetes_issuer, tokens)
+        self._provider = OidcProvider(
+            self.oidc,
+            version=parse_version(dex),
+            base_url=lambda: self.url,
+            session_lifetime=session_lifetime,
+        )
+        self._dex = Dex(dex, connectors, self._users, approval_screen, self._provider)
+        self._device = DeviceFlow(self._provider)
+        self._dex.device = self._device
+        self._bearer = Gateway(self.gateway, self._provider, self._kube, lambda: self.url)
+        self._strangers: dict[str, KeySet] = {}
         self._sessions = CredentialStore()
-        self._id_tokens = CredentialStore()
         self._door = self._make_door(door, split_cookie_size, pad_session_cookie)
-        self._api = KfpApi(multi_user=self.multi_user, tokens=tokens or {})
+        self._api = KfpApi(multi_user=self.multi_user, review=self._bearer.kfp_review)
         for user in self._users:
             self._api.allow(user, default_namespace(user))
+            self._kube.add_profile(default_namespace(user))
+        for name in ("default", "ml-pipeline", "pipeline-runner"):
+            self._kube.add_service_account("kubeflow", name)
 
         self._lock = threading.Lock()
         self._requests: list[Request] = []
         self._stopping = threading.Event()
         self._server: EmulatorServer | None = None
+        self._kube_server: EmulatorServer | None = None
         self._tmpdir: Path | None = None
         self.ca_path: Path | None = None
 
@@ -146,7 +188,7 @@ class Emulator(Background["Emulator"]):
                 first_config=door == "oauth2-proxy-first",
                 dex=self._dex,
                 sessions=self._sessions,
-                id_tokens=self._id_tokens,
+                gateway=self._bearer,
                 session_lifetime=self._session_lifetime,
                 split_cookie_size=split_cookie_size,
                 pad_session_cookie=pad_session_cookie,
@@ -155,7 +197,7 @@ class Emulator(Background["Emulator"]):
             return OidcAuthService(
                 dex=self._dex,
                 sessions=self._sessions,
-                id_tokens=self._id_tokens,
+                gateway=self._bearer,
                 session_lifetime=self._session_lifetime,
             )
         return Door()
@@ -184,6 +226,10 @@ class Emulator(Background["Emulator"]):
         if self._server is not None:
             self._server.close()
             self._server = None
+        with self._lock:
+            kube_server, self._kube_server = self._kube_server, None
+        if kube_server is not None:
+            kube_server.close()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -207,6 +253,21 @@ class Emulator(Background["Emulator"]):
             )
         scheme = "https" if self.tls else "http"
         return f"{scheme}://127.0.0.1:{self._server.port}"
+
+    @property
+    def kube_url(self) -> str:
+        """The emulated cluster's API server, ``http://127.0.0.1:PORT`` (started on first use).
+
+        Plain HTTP and no authentication: what the stand-in ``kubectl``
+        (``FAKE_KUBECTL_API``) asks for ``create token``.
+        """
+        if self._server is None:
+            raise RuntimeError("The emulator is not running: start it before using kube_url.")
+        with self._lock:
+            if self._kube_server is None:
+                self._kube_server = EmulatorServer(self._kube.handle)
+                self._kube_server.start()
+            return f"http://127.0.0.1:{self._kube_server.port}"
 
     @property
     def api_url(self) -> str:
@@ -240,9 +301,9 @@ class Emulator(Background["Emulator"]):
     # --- steering it from a test ------------------------------------------------------
 
     def expire_sessions(self) -> None:
-        """Every door session and Dex ID token issued so far stops working."""
+        """Every door session and Dex token issued so far stops working (Dex tokens as expired)."""
         self._sessions.expire_all()
-        self._id_tokens.expire_all()
+        self._provider.expire_tokens()
 
     def add_experiment(
         self, display_name: str, namespace: str = "", description: str = ""
@@ -251,33 +312,16 @@ class Emulator(Background["Emulator"]):
         return self._api.add_experiment(display_name, namespace, description)
 
     def add_user_namespace(self, user: str, namespace: str) -> None:
-        """Let ``user`` (an email, or ``system:serviceaccount:NS:SA``) use ``namespace``."""
-        self._api.allow(user, namespace)
+        """Let ``user`` (an email, or ``system:serviceaccount:NS:SA``) use ``namespace``.
 
-    def issue_id_token(self, user: str = "user@example.com") -> str:
-        """A Dex ID token for ``user``, valid as ``Authorization: Bearer`` at the gateway.
-
-        It lives ``session_lifetime`` seconds; oauth2-proxy lets it through
-        (Istio checks it), oidc-authservice accepts it.
+        The namespace gets a profile's ServiceAccounts, and a ServiceAccount
+        user comes into being.
         """
-        now = int(time.time())
-        claims = {
-            "iss": "/dex",
-            "aud": CLIENT_ID,
-            "sub": base64.urlsafe_b64encode(user.encode()).decode().rstrip("="),
-            "email": user,
-            "email_verified": True,
-            "iat": now,
-            "exp": now + int(self._session_lifetime),
-        }
-        token = ".".join(
-            [
-                _b64_json({"alg": "RS256", "kid": "emulator"}),
-                _b64_json(claims),
-                secrets.token_urlsafe(64),
-            ]
-        )
-        return self._id_tokens.issue(token, user, self._session_lifetime)
+        self._api.allow(user, namespace)
+        self._kube.add_profile(namespace)
+        account = kube.split_account(user)
+        if account is not None:
+            self._kube.add_service_account(*account)
 
     # --- the gateway ----------------------------------------------------------------
 
@@ -289,6 +333,9 @@ class Emulator(Background["Emulator"]):
         return self._route(req)
 
     def _route(self, req: Request) -> Response:
+        refused = self._door.screen(req)
+        if refused is not None:
+            return refused
         if self.door != "none" and (req.path == "/dex" or req.path.startswith("/dex/")):
             return self._dex.handle(req)
         own_prefix = self._door.own_prefix
@@ -314,7 +361,3 @@ class Emulator(Background["Emulator"]):
             title = "Kubeflow Pipelines" if self.door == "none" else "Kubeflow Central Dashboard"
             return html_response(200, title, '<div id="root"></div>')
         return text_response(404, "404 page not found\n")
-
-
-def _b64_json(payload: Mapping[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
