@@ -15,7 +15,7 @@ from typing import Any
 from kfp_profiles.testing import jwt
 from kfp_profiles.testing.device import DeviceFlow
 from kfp_profiles.testing.kfp_api import default_namespace
-from kfp_profiles.testing.kube import Kubernetes, account_name, split_account
+from kfp_profiles.testing.kube import Kubernetes, account_name
 from kfp_profiles.testing.oidc import CLIENT_ID, OidcProvider
 
 
@@ -223,9 +223,3 @@ class IdentityControls:
     def expire_device_codes(self) -> None:
         """Every device request so far is past its lifetime: polls get ``expired_token``."""
         self._device.expire()
-
-
-def namespace_of(user: str) -> str:
-    """A user's own namespace: a ServiceAccount's, or the profile Kubeflow's examples give."""
-    parts = split_account(user)
-    return parts[0] if parts else default_namespace(user)

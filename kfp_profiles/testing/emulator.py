@@ -81,9 +81,10 @@ class Emulator(IdentityControls, Background["Emulator"]):
     ``dex`` version ("v2.28" has the old pre-v2.29 paths); ``connectors``
     (several give Dex's connector list page); ``users`` (Dex static users,
     also accepted by an ``ldap`` connector); ``multi_user`` (default: True
-    behind a door, False without); ``tokens`` (bearer token ->
-    "system:serviceaccount:NS:SA", accepted by the KFP API); ``session_lifetime``
-    (seconds a door session or ID token lives); ``approval_screen`` (None: as
+    behind a door, False without); ``tokens`` (opaque bearer token ->
+    "system:serviceaccount:NS:SA" that TokenReview accepts: the KFP API's,
+    oidc-authservice's; Istio refuses them as not JWTs); ``session_lifetime``
+    (seconds a door session or Dex ID token lives); ``approval_screen`` (None: as
     the release does; True/False forces Dex's approval page on or off);
     ``tls`` (HTTPS with a generated CA at ``ca_path``); ``latency`` (seconds
     slept before every response; may be changed while running);
@@ -124,7 +125,7 @@ class Emulator(IdentityControls, Background["Emulator"]):
         if isinstance(connectors, str):
             raise ValueError("connectors is a sequence of connector ids, such as ('local',).")
         for account in (tokens or {}).values():
-            if not account.startswith("system:serviceaccount:") or account.count(":") != 3:
+            if kube.split_account(account) is None:
                 raise ValueError(
                     f"tokens maps a token to 'system:serviceaccount:NS:SA', not {account!r}."
                 )

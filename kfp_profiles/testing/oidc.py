@@ -239,8 +239,9 @@ class OidcProvider:
         lifetime: float | None = None,
         access_token: str = "",
         connector: str = "local",
+        extra: Mapping[str, Any] | None = None,
     ) -> str:
-        """An ID token as Dex signs it for ``user`` and ``client_id``."""
+        """An ID token as Dex signs it for ``user`` and ``client_id`` (``extra`` claims added)."""
         now = time.time()
         if lifetime is None:
             lifetime = self.settings.id_token_lifetime or self._session_lifetime
@@ -265,11 +266,13 @@ class OidcProvider:
             claims["name"] = user.split("@")[0]
         if "federated:id" in scopes:
             claims["federated_claims"] = {"connector_id": connector, "user_id": user}
-        return self.remember(self.keys.sign(claims))
+        return self.remember(self.keys.sign({**claims, **(extra or {})}))
 
     def remember(self, token: str) -> str:
+        """Note a token Dex signed; signed again after ``expire_tokens``, it is valid again."""
         with self._lock:
             self._minted.add(token)
+            self.revoked.discard(token)
         return token
 
     def expire_tokens(self) -> None:
@@ -282,7 +285,14 @@ class OidcProvider:
     ) -> dict[str, Any]:
         """The token endpoint's answer: ID and access token, and a new sign-in's refresh token
         where ``offline_access`` was granted (and consented, if the settings need it)."""
-        access = self.id_token(grant.client_id, grant.user, grant.scopes, lifetime=lifetime)
+        # A random jti makes every access token, and by its at_hash every ID token, new.
+        access = self.id_token(
+            grant.client_id,
+            grant.user,
+            grant.scopes,
+            lifetime=lifetime,
+            extra={"jti": secrets.token_urlsafe(12)},
+        )
         id_token = self.id_token(
             grant.client_id,
             grant.user,
