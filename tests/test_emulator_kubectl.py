@@ -27,6 +27,14 @@ from .helpers import FAKES, free_port
 
 KUBECTL = str(FAKES / "kubectl")
 LIST = f"/pipeline{API}/experiments?namespace={NAMESPACE}"
+#: `kubectl -n kubeflow-user-example-com create token default-editor`, the issue's example.
+CREATE_TOKEN = ("-n", NAMESPACE, "create", "token", "default-editor")
+
+
+def epoch_of(timestamp: str) -> float:
+    """An RFC 3339 UTC timestamp, as Kubernetes writes ``expirationTimestamp``, in epoch seconds."""
+    moment = datetime.datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ")
+    return moment.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 def kubectl(
@@ -116,9 +124,7 @@ def test_create_token_fails_with_kubectls_words(
 def test_the_api_server_may_give_a_shorter_life_than_asked() -> None:
     with Emulator.for_release("1.11") as emu:
         emu.service_account_token_lifetime = 5
-        done = kubectl(
-            emu, "-n", NAMESPACE, "create", "token", "default-editor", "--duration", "1h"
-        )
+        done = kubectl(emu, *CREATE_TOKEN, "--duration", "1h")
     claims = claims_of(done.stdout)
     assert claims["exp"] - claims["iat"] == 5
 
@@ -127,11 +133,7 @@ def test_audiences_and_the_token_request_as_json() -> None:
     with Emulator.for_release("1.11") as emu:
         done = kubectl(
             emu,
-            "-n",
-            NAMESPACE,
-            "create",
-            "token",
-            "default-editor",
+            *CREATE_TOKEN,
             "--audience",
             "pipelines.kubeflow.org",
             "--audience=https://kubernetes.default.svc.cluster.local",
@@ -146,31 +148,18 @@ def test_audiences_and_the_token_request_as_json() -> None:
         "https://kubernetes.default.svc.cluster.local",
     ]
     assert request["spec"]["audiences"] == claims["aud"]
-    expiry = datetime.datetime.strptime(
-        request["status"]["expirationTimestamp"], "%Y-%m-%dT%H:%M:%SZ"
-    ).replace(tzinfo=datetime.timezone.utc)
-    assert expiry.timestamp() == claims["exp"]
+    assert epoch_of(request["status"]["expirationTimestamp"]) == claims["exp"]
 
 
 @pytest.mark.parametrize("version", ["v1", "v1beta1"])
 def test_an_exec_credential_as_credential_helpers_print_it(version: str) -> None:
     with Emulator.for_release("1.11") as emu:
-        done = kubectl(
-            emu,
-            "-n",
-            NAMESPACE,
-            "create",
-            "token",
-            "default-editor",
-            FAKE_KUBECTL_EXEC_CREDENTIAL=version,
-        )
+        done = kubectl(emu, *CREATE_TOKEN, FAKE_KUBECTL_EXEC_CREDENTIAL=version)
     credential = json.loads(done.stdout)
     assert credential["apiVersion"] == f"client.authentication.k8s.io/{version}"
     assert credential["kind"] == "ExecCredential"
-    expiry = datetime.datetime.strptime(
-        credential["status"]["expirationTimestamp"], "%Y-%m-%dT%H:%M:%SZ"
-    ).replace(tzinfo=datetime.timezone.utc)
-    assert expiry.timestamp() == claims_of(credential["status"]["token"])["exp"]
+    status = credential["status"]
+    assert epoch_of(status["expirationTimestamp"]) == claims_of(status["token"])["exp"]
 
 
 def test_no_api_server_is_a_refused_connection() -> None:
@@ -187,9 +176,8 @@ def test_no_api_server_is_a_refused_connection() -> None:
 
 def test_every_run_is_counted_even_when_many_run_at_once(tmp_path: Path) -> None:
     log = tmp_path / "runs.jsonl"
-    args = ("-n", NAMESPACE, "create", "token", "default-editor")
     with Emulator.for_release("1.11") as emu, ThreadPoolExecutor(8) as pool:
-        runs = list(pool.map(lambda _: kubectl(emu, *args, log=log), range(8)))
+        runs = list(pool.map(lambda _: kubectl(emu, *CREATE_TOKEN, log=log), range(8)))
         created = emu.tokens_created
     assert [r.returncode for r in runs] == [0] * 8
     assert len(log.read_text().splitlines()) == 8 == created
@@ -206,7 +194,7 @@ def test_a_service_account_given_a_namespace_can_get_tokens() -> None:
 
 def test_port_forward_flags_are_unknown_to_create_token() -> None:
     with Emulator.for_release("1.11") as emu:
-        done = kubectl(emu, "-n", NAMESPACE, "create", "token", "default-editor", "--address", "0")
+        done = kubectl(emu, *CREATE_TOKEN, "--address", "0")
     assert done.returncode == 1
     assert done.stderr == (
         "Error: unknown flag: --address\nSee 'kubectl create token --help' for usage.\n"

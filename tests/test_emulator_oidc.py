@@ -65,6 +65,20 @@ def code_for(emu: Emulator, redirect_uri: str, **extra: str) -> str:
     return visit.query["code"]
 
 
+def exchange(emu: Emulator, code: str, redirect_uri: str, **form: str) -> requests.Response:
+    """The authorization_code grant of the default public client."""
+    return token(
+        emu,
+        **{
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": CLIENT,
+            **form,
+        },
+    )
+
+
 def signed_in(emu: Emulator, **extra: str) -> dict[str, Any]:
     """A browser sign-in with PKCE and its code exchange: the token endpoint's JSON."""
     verifier, challenge = pkce()
@@ -72,14 +86,7 @@ def signed_in(emu: Emulator, **extra: str) -> dict[str, Any]:
     code = code_for(
         emu, redirect_uri, code_challenge=challenge, code_challenge_method="S256", **extra
     )
-    answer = token(
-        emu,
-        grant_type="authorization_code",
-        code=code,
-        redirect_uri=redirect_uri,
-        client_id=CLIENT,
-        code_verifier=verifier,
-    )
+    answer = exchange(emu, code, redirect_uri, code_verifier=verifier)
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
@@ -177,14 +184,7 @@ def test_a_scripted_person_signs_in_and_the_loopback_callback_gets_the_code() ->
         )
         (callback,) = seen
         query = query_of(callback)
-        answer = token(
-            emu,
-            grant_type="authorization_code",
-            code=query["code"],
-            redirect_uri=redirect_uri,
-            client_id=CLIENT,
-            code_verifier=verifier,
-        )
+        answer = exchange(emu, query["code"], redirect_uri, code_verifier=verifier)
         counts = emu.counts
     assert visit.status == 200 and visit.text == "You can close this window."
     assert query["state"] == "the-state" and "iss" not in query  # Dex sends no iss
@@ -206,14 +206,7 @@ def test_the_authorization_response_carries_iss_when_asked() -> None:
 def test_plain_pkce_works_too() -> None:
     with Emulator.for_release("1.11") as emu:
         code = code_for(emu, "http://localhost:1/cb", code_challenge="plain-verifier")
-        answer = token(
-            emu,
-            grant_type="authorization_code",
-            code=code,
-            redirect_uri="http://localhost:1/cb",
-            client_id=CLIENT,
-            code_verifier="plain-verifier",
-        )
+        answer = exchange(emu, code, "http://localhost:1/cb", code_verifier="plain-verifier")
     assert answer.status_code == 200
 
 
@@ -265,14 +258,7 @@ def test_the_token_endpoint_refuses_as_dex_does(
 def test_a_verifier_without_a_challenge_is_refused() -> None:
     with Emulator.for_release("1.11") as emu:
         code = code_for(emu, "http://localhost:1/cb")
-        answer = token(
-            emu,
-            grant_type="authorization_code",
-            code=code,
-            redirect_uri="http://localhost:1/cb",
-            client_id=CLIENT,
-            code_verifier="v" * 43,
-        )
+        answer = exchange(emu, code, "http://localhost:1/cb", code_verifier="v" * 43)
     assert answer.status_code == 400
     assert answer.json()["error_description"] == "No PKCE flow started. Cannot check code_verifier."
 
@@ -352,13 +338,7 @@ def test_a_client_may_ask_for_a_peer_that_trusts_it_in_the_audience() -> None:
     with Emulator.for_release("1.11", clients=[trusting, StaticClient("ci", public=True)]) as emu:
         peer_scope = "openid email audience:server:client_id:kfp-profiles"
         code = code_for(emu, "http://localhost:1/cb", client_id="ci", scope=peer_scope)
-        answer = token(
-            emu,
-            grant_type="authorization_code",
-            code=code,
-            redirect_uri="http://localhost:1/cb",
-            client_id="ci",
-        )
+        answer = exchange(emu, code, "http://localhost:1/cb", client_id="ci")
         untrusted = browse(
             auth_url(emu, "http://localhost:1/cb", scope="openid audience:server:client_id:ci"),
             follow_callback=False,

@@ -173,7 +173,7 @@ class IdentityControls:
     @property
     def kube_counts(self) -> collections.Counter[str]:
         """Requests to the emulated API server by ``"METHOD /path"``."""
-        return collections.Counter(f"{r.method} {r.path}" for r in self._kube.requests)
+        return self._kube.log.counts()
 
     # --- Dex's sign-ins ----------------------------------------------------------------------
 

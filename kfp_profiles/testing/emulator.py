@@ -48,7 +48,13 @@ from kfp_profiles.testing.doors import (
 )
 from kfp_profiles.testing.jwt import KeySet
 from kfp_profiles.testing.kfp_api import API_ROOT, KfpApi, default_namespace
-from kfp_profiles.testing.messages import Request, Response, html_response, text_response
+from kfp_profiles.testing.messages import (
+    Request,
+    RequestLog,
+    Response,
+    html_response,
+    text_response,
+)
 from kfp_profiles.testing.oidc import OidcProvider, OidcSettings
 from kfp_profiles.testing.server import EmulatorServer
 
@@ -164,7 +170,7 @@ class Emulator(IdentityControls, Background["Emulator"]):
             self._kube.add_service_account("kubeflow", name)
 
         self._lock = threading.Lock()
-        self._requests: list[Request] = []
+        self._log = RequestLog()
         self._stopping = threading.Event()
         self._server: EmulatorServer | None = None
         self._kube_server: EmulatorServer | None = None
@@ -280,24 +286,21 @@ class Emulator(IdentityControls, Background["Emulator"]):
     @property
     def counts(self) -> collections.Counter[str]:
         """Requests so far by ``"METHOD /path"`` (no query): a snapshot."""
-        with self._lock:
-            return collections.Counter(f"{req.method} {req.path}" for req in self._requests)
+        return self._log.counts()
 
     @property
     def total_requests(self) -> int:
-        with self._lock:
-            return len(self._requests)
+        return len(self._log.snapshot())
 
     @property
     def requests(self) -> list[Request]:
         """Every request so far, as the client sent it (headers with lower-case names)."""
-        with self._lock:
-            return list(self._requests)
+        return self._log.snapshot()
 
     def reset_counts(self) -> None:
-        """Forget the requests counted and recorded so far."""
-        with self._lock:
-            self._requests.clear()
+        """Forget the requests recorded so far, at the gateway and at the cluster's API."""
+        self._log.clear()
+        self._kube.log.clear()
 
     # --- steering it from a test ------------------------------------------------------
 
@@ -327,8 +330,7 @@ class Emulator(IdentityControls, Background["Emulator"]):
     # --- the gateway ----------------------------------------------------------------
 
     def _serve(self, req: Request) -> Response:
-        with self._lock:
-            self._requests.append(req)
+        self._log.record(req)
         if self.latency > 0:
             self._stopping.wait(self.latency)
         return self._route(req)

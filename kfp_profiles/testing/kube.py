@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kfp_profiles.testing import jwt
-from kfp_profiles.testing.messages import Request, Response, json_response
+from kfp_profiles.testing.messages import Request, RequestLog, Response, json_response
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
 #: The accounts Kubeflow's profile controller makes in every profile namespace.
@@ -118,7 +118,7 @@ class Kubernetes:
         self._opaque = dict(tokens or {})
         self._lock = threading.Lock()
         self._accounts: dict[tuple[str, str], ServiceAccount] = {}
-        self._requests: list[Request] = []
+        self.log = RequestLog()
         self.tokens_created = 0
         for account in self._opaque.values():
             parts = split_account(account)
@@ -219,18 +219,8 @@ class Kubernetes:
 
     # --- HTTP ------------------------------------------------------------------------
 
-    @property
-    def requests(self) -> list[Request]:
-        with self._lock:
-            return list(self._requests)
-
-    def clear_requests(self) -> None:
-        with self._lock:
-            self._requests.clear()
-
     def handle(self, req: Request) -> Response:
-        with self._lock:
-            self._requests.append(req)
+        self.log.record(req)
         parts = req.path.strip("/").split("/")
         if req.path == "/.well-known/openid-configuration" and req.method == "GET":
             return json_response(200, self._discovery(req))
