@@ -290,3 +290,15 @@ def test_standalone_kfp_reviews_service_account_tokens_for_its_audience() -> Non
     for answer in (wrong, garbage):
         status, code, message = error_of(answer)
         assert (status, code) == (401, 16) and "TokenReview" in message
+
+
+# --- the settings ------------------------------------------------------------------------------
+
+
+def test_settings_are_keywords_of_the_emulator_and_unknown_ones_are_refused() -> None:
+    emu = Emulator.for_release("1.11", audiences=["kfp-profiles"], id_token_lifetime=5)
+    assert list(emu.gateway.audiences) == ["kfp-profiles"] and emu.oidc.id_token_lifetime == 5
+    with pytest.raises(TypeError, match="unknown keywords: audience"):
+        Emulator(audience=["x"])
+    with pytest.raises(RuntimeError, match="not running"):
+        emu.kube_url  # noqa: B018 -- the property is what is tested
