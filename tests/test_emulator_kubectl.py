@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import requests
 
 from kfp_profiles.testing import Emulator
 from kfp_profiles.testing.jwt import claims_of
@@ -199,3 +200,28 @@ def test_port_forward_flags_are_unknown_to_create_token() -> None:
     assert done.stderr == (
         "Error: unknown flag: --address\nSee 'kubectl create token --help' for usage.\n"
     )
+
+
+def test_the_cluster_answers_token_reviews() -> None:
+    with Emulator.for_release("1.11") as emu:
+        token = kubectl(emu, *CREATE_TOKEN, "--audience", "pipelines.kubeflow.org").stdout
+
+        def review(audiences: list[str]) -> dict[str, object]:
+            body = {"spec": {"token": token, "audiences": audiences}}
+            answer = requests.post(
+                f"{emu.kube_url}/apis/authentication.k8s.io/v1/tokenreviews", json=body, timeout=10
+            )
+            status: dict[str, object] = answer.json()["status"]
+            return status
+
+        right, wrong = review(["pipelines.kubeflow.org"]), review(["someone-else"])
+    assert right["authenticated"] is True
+    assert right["user"] == {
+        "username": f"system:serviceaccount:{NAMESPACE}:default-editor",
+        "groups": [
+            "system:serviceaccounts",
+            f"system:serviceaccounts:{NAMESPACE}",
+            "system:authenticated",
+        ],
+    }
+    assert wrong["authenticated"] is False

@@ -147,10 +147,17 @@ def test_a_public_dex_names_urls_the_laptop_reaches_and_signs_with_that_issuer()
         document = requests.get(
             f"{emu.url}/dex/.well-known/openid-configuration", timeout=TIMEOUT
         ).json()
-        issued = claims_of(emu.issue_id_token(USER))["iss"]
+        id_token = emu.issue_id_token(USER)
+        accepted = raw(
+            emu,
+            "GET",
+            "/pipeline/apis/v2beta1/healthz",
+            headers={"Authorization": f"Bearer {id_token}"},
+        )
         device = requests.post(f"{emu.url}/dex/device/code", data={"client_id": CLIENT}).json()
         url = emu.url
-    assert document["issuer"] == issued == f"{url}/dex"
+    assert document["issuer"] == claims_of(id_token)["iss"] == f"{url}/dex"
+    assert accepted.status == 200  # the gateway's rule names the same issuer
     assert document["token_endpoint"] == f"{url}/dex/token"
     assert device["verification_uri"] == f"{url}/dex/device"
 
@@ -195,6 +202,15 @@ def test_a_scripted_person_signs_in_and_the_loopback_callback_gets_the_code() ->
     assert (claims["iss"], claims["aud"], claims["email"]) == (IN_CLUSTER, CLIENT, USER)
     assert claims["nonce"] == "n-0S6" and "at_hash" in claims
     assert body["refresh_token"] and 86390 < body["expires_in"] <= 86400
+
+
+def test_an_out_of_band_code_is_shown_for_the_person_to_paste() -> None:
+    with Emulator.for_release("1.11") as emu:
+        visit = browse(auth_url(emu, "urn:ietf:wg:oauth:2.0:oob"))
+        page_code = visit.text.split('value="')[-1].split('"')[0]
+        answer = exchange(emu, page_code, "urn:ietf:wg:oauth:2.0:oob")
+    assert visit.status == 200 and "Please copy this code" in visit.text
+    assert answer.status_code == 200
 
 
 def test_the_authorization_response_carries_iss_when_asked() -> None:

@@ -46,6 +46,7 @@ from kfp_profiles.testing.oidc import (
     CROSS_CLIENT,
     DEVICE_CALLBACK,
     DEVICE_GRANT,
+    OOB,
     SCOPES,
     Grant,
     OidcProvider,
@@ -438,6 +439,15 @@ class Dex:
             connector=auth_req.connector or "local",
         )
         code = self.provider.issue_code(grant)
+        if auth_req.redirect_uri == OOB:
+            # Dex shows an out-of-band code for the person to paste into the client.
+            return html_response(
+                200,
+                "dex",
+                '<h2 class="theme-heading">Login Successful</h2>\n'
+                "<p>Please copy this code, switch to your application and paste it there:</p>\n"
+                f'<input type="text" class="theme-form-input" value="{html.escape(code)}" />',
+            )
         params = {"code": code, **({"state": auth_req.state} if auth_req.state else {})}
         if self.provider.settings.authorization_response_iss and not auth_req.for_device:
             params["iss"] = self.provider.issuer
