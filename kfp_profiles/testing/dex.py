@@ -13,7 +13,9 @@ Behaviour is keyed on Dex version thresholds (the release table is in emulator.p
   before v2.39 it always goes through ``/dex/approval``, whose GET then
   answers 303 to the callback.
 
-Dex sets no cookie; the whole login lives in the request ID.
+Dex sets no cookie; the whole login lives in the request ID. The clients,
+codes and tokens are the OIDC provider's (``oidc.py``), the device flow's
+pages ``device.py``'s; this module routes ``/dex/`` to them.
 """
 
 from __future__ import annotations
@@ -27,20 +29,34 @@ import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from kfp_profiles.testing.messages import (
     Request,
     Response,
     html_response,
+    json_response,
     redirect,
     text_response,
 )
+from kfp_profiles.testing.oidc import (
+    CALLBACKS,
+    CLIENT_ID,
+    CROSS_CLIENT,
+    DEVICE_CALLBACK,
+    DEVICE_GRANT,
+    OOB,
+    SCOPES,
+    Grant,
+    OidcProvider,
+    redirect_allowed,
+)
 
-#: The OAuth client Kubeflow registers in Dex, for oauth2-proxy and authservice alike.
-CLIENT_ID = "kubeflow-oidc-authservice"
-#: The callbacks registered for that client; relative, as Kubeflow configures them.
-CALLBACKS = ("/oauth2/callback", "/authservice/oidc/callback")
+if TYPE_CHECKING:
+    from kfp_profiles.testing.device import DeviceFlow
+
+__all__ = ["CALLBACKS", "CLIENT_ID", "Dex", "error_page"]
 
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 _CONNECTOR_NAMES = {"local": "Email", "ldap": "LDAP"}
@@ -72,6 +88,11 @@ class AuthRequest:
     redirect_uri: str
     state: str
     force_approval: bool
+    client_id: str = CLIENT_ID
+    scopes: tuple[str, ...] = ("openid",)
+    nonce: str = ""
+    code_challenge: str = ""
+    code_challenge_method: str = ""
     hmac_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     connector: str = ""
     user: str | None = None
@@ -80,11 +101,9 @@ class AuthRequest:
         digest = hmac.new(self.hmac_key, self.id.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
-
-@dataclass
-class _Grant:
-    user: str
-    redirect_uri: str
+    @property
+    def for_device(self) -> bool:
+        return self.redirect_uri.endswith(DEVICE_CALLBACK)
 
 
 class Dex:
@@ -96,6 +115,7 @@ class Dex:
         connectors: Sequence[str],
         users: Mapping[str, str],
         approval_screen: bool | None,
+        provider: OidcProvider,
     ) -> None:
         if not connectors:
             raise ValueError("Dex needs at least one connector, such as ('local',).")
@@ -103,24 +123,24 @@ class Dex:
         self.connectors = tuple(connectors)
         self._passwords = {email.lower(): (email, password) for email, password in users.items()}
         self._approval_screen = approval_screen
+        self.provider = provider
+        self.device: DeviceFlow | None = None  # set by the emulator
         self._lock = threading.Lock()
         self._auth_requests: dict[str, AuthRequest] = {}
-        self._codes: dict[str, _Grant] = {}
 
     # --- what the doors ask of Dex ---------------------------------------
 
     def redeem(self, code: str, redirect_uri: str) -> str | None:
         """The user a code was issued to; each code works once, for its own callback."""
-        with self._lock:
-            grant = self._codes.pop(code, None)
-        if grant is None or grant.redirect_uri != redirect_uri:
-            return None
-        return grant.user
+        return self.provider.redeem(code, redirect_uri)
 
     # --- routing -----------------------------------------------------------
 
     def handle(self, req: Request) -> Response:
         parts = req.path.rstrip("/").split("/")[2:]  # after "", "dex"
+        oidc = self._oidc_route("/".join(parts), req)
+        if oidc is not None:
+            return oidc
         if parts == ["auth"]:
             return self._auth(req)
         if parts == ["approval"]:
@@ -134,6 +154,32 @@ class Dex:
             return self._login(req, parts[1])
         return text_response(404, "404 page not found\n")
 
+    def _oidc_route(self, route: str, req: Request) -> Response | None:
+        """Discovery, keys, tokens, userinfo and the device flow's paths; None for the rest."""
+        provider, device = self.provider, self.device
+        if route == ".well-known/openid-configuration":
+            return json_response(200, provider.discovery())
+        if route == "keys":
+            return json_response(200, provider.keys.jwks())
+        if route == "userinfo":
+            return provider.userinfo(req)
+        if route == "token":
+            if device is not None and req.form.get("grant_type") == DEVICE_GRANT:
+                provider.count_grant(DEVICE_GRANT)
+                return device.poll(req)
+            return provider.token_endpoint(req)
+        if device is None or not provider.settings.device_flow:
+            return None
+        pages = {
+            "device/code": device.code,
+            "device": device.page,
+            "device/auth/verify_code": device.verify,
+            "device/callback": device.callback,
+            "device/token": device.poll,
+        }
+        handler = pages.get(route)
+        return handler(req) if handler else None
+
     # --- /dex/auth ---------------------------------------------------------
 
     def _auth(self, req: Request) -> Response:
@@ -143,7 +189,7 @@ class Dex:
             return problem
         wanted = req.query.get("connector_id")
         if wanted and wanted not in self.connectors:
-            return _error_page(404, "Connector ID does not match a valid Connector")
+            return error_page(404, "Connector ID does not match a valid Connector")
         if self.version < NEW_PATHS:
             # The login request is made here; the connector's page gets its ID.
             query = f"req={self._new_auth_request(req.query).id}"
@@ -155,24 +201,73 @@ class Dex:
         return self._connector_list(query)
 
     def _check_client(self, params: Mapping[str, str]) -> Response | None:
+        """Dex's ``parseAuthorizationRequest``: a page for a bad client or redirect URI,
+        a redirect back to the client with ``error`` for the rest."""
         client_id = params.get("client_id", "")
-        if client_id != CLIENT_ID:
-            return _error_page(400, f'Invalid client_id ("{client_id}").')
+        client = self.provider.client(client_id)
+        if client is None:
+            return error_page(400, f'Invalid client_id ("{client_id}").')
         redirect_uri = params.get("redirect_uri", "")
-        if redirect_uri not in CALLBACKS:
-            return _error_page(400, f'Unregistered redirect_uri ("{redirect_uri}").')
+        if not redirect_allowed(client, redirect_uri, self.version):
+            return error_page(400, f'Unregistered redirect_uri ("{redirect_uri}").')
+        scopes = params.get("scope", "").split()
+        unknown = [s for s in scopes if s not in SCOPES and not s.startswith(CROSS_CLIENT)]
+        untrusted = [
+            s
+            for s in scopes
+            if s.startswith(CROSS_CLIENT)
+            and client_id not in self._trusted_by(s.removeprefix(CROSS_CLIENT))
+        ]
+        method = params.get("code_challenge_method", "")
+        problems = [
+            (
+                params.get("response_type") != "code",
+                "unsupported_response_type",
+                f'Unsupported response type "{params.get("response_type", "")}"',
+            ),
+            ("openid" not in scopes, "invalid_scope", 'Missing required scope(s) ["openid"].'),
+            (bool(unknown), "invalid_scope", f"Unrecognized scope(s) {_go_list(unknown)}"),
+            (
+                bool(untrusted),
+                "invalid_scope",
+                f"Client can't request scope(s) {_go_list(untrusted)}",
+            ),
+            (
+                method not in ("", "S256", "plain"),
+                "invalid_request",
+                f'Unsupported PKCE challenge method ("{method}").',
+            ),
+        ]
+        for failed, error, description in problems:
+            if failed:
+                return _error_redirect(redirect_uri, params.get("state", ""), error, description)
         return None
+
+    def _trusted_by(self, peer_id: str) -> tuple[str, ...]:
+        peer = self.provider.client(peer_id)
+        return () if peer is None else (peer.id, *peer.trusted_peers)
 
     def _new_auth_request(self, params: Mapping[str, str]) -> AuthRequest:
         forced = (
             params.get("approval_prompt") == "force"
             or "consent" in params.get("prompt", "").split()
         )
+        redirect_uri = params["redirect_uri"]
+        if redirect_uri == DEVICE_CALLBACK:
+            redirect_uri = "/dex" + DEVICE_CALLBACK  # Dex's absPath: its own, relative
+        challenge = params.get("code_challenge", "")
         auth_req = AuthRequest(
             id=new_id(),
-            redirect_uri=params["redirect_uri"],
+            redirect_uri=redirect_uri,
             state=params.get("state", ""),
             force_approval=forced,
+            client_id=params.get("client_id", CLIENT_ID),
+            scopes=tuple(params.get("scope", "").split()),
+            nonce=params.get("nonce", ""),
+            code_challenge=challenge,
+            code_challenge_method=(params.get("code_challenge_method") or "plain")
+            if challenge
+            else "",
         )
         with self._lock:
             self._auth_requests[auth_req.id] = auth_req
@@ -195,9 +290,9 @@ class Dex:
     def _connector(self, req: Request, connector: str) -> Response:
         """Create the login request and send the browser to its form."""
         if connector not in self.connectors:
-            return _error_page(404, "Requested resource does not exist.")
+            return error_page(404, "Requested resource does not exist.")
         if req.method != "GET":
-            return _error_page(400, "Unsupported request method.")
+            return error_page(400, "Unsupported request method.")
         problem = self._check_client(req.query)
         if problem:
             return problem
@@ -211,27 +306,27 @@ class Dex:
     def _login(self, req: Request, connector: str) -> Response:
         """The password form at ``.../login?back=&state=ID`` (v2.29+)."""
         if connector not in self.connectors:
-            return _error_page(404, "Requested resource does not exist.")
+            return error_page(404, "Requested resource does not exist.")
         auth_id = req.query.get("state", "")
         if not auth_id:
-            return _error_page(400, "User session error.")
+            return error_page(400, "User session error.")
         with self._lock:
             auth_req = self._auth_requests.get(auth_id)
         if auth_req is None:
-            return _error_page(400, "Login session expired.")
+            return error_page(400, "Login session expired.")
         if auth_req.connector != connector:
-            return _error_page(400, "Requested connector does not match the login request.")
+            return error_page(400, "Requested connector does not match the login request.")
         return self._password_form(req, auth_req, back=req.query.get("back", ""))
 
     # --- /dex/auth/<connector>?req=ID (before v2.29) ----------------------------
 
     def _old_login(self, req: Request, connector: str) -> Response:
         if connector not in self.connectors:
-            return _error_page(404, "Requested resource does not exist.")
+            return error_page(404, "Requested resource does not exist.")
         with self._lock:
             auth_req = self._auth_requests.get(req.query.get("req", ""))
         if auth_req is None:
-            return _error_page(400, "Login session expired.")
+            return error_page(400, "Login session expired.")
         auth_req.connector = connector
         return self._password_form(req, auth_req, back="")
 
@@ -241,7 +336,7 @@ class Dex:
         if req.method == "GET":
             return self._form_page(200, req.target, auth_req.connector, back, "", invalid=False)
         if req.method != "POST":
-            return _error_page(400, "Unsupported request method.")
+            return error_page(400, "Unsupported request method.")
         form = req.form
         login = form.get("login", "")
         user = self._check_password(login, form.get("password", ""))
@@ -299,22 +394,27 @@ class Dex:
         if self.version >= NEW_PATHS:
             mac = params.get("hmac", "")
             if not mac:
-                return _error_page(401, "Unauthorized request")
+                return error_page(401, "Unauthorized request")
             if auth_req is not None and not hmac.compare_digest(mac, auth_req.mac()):
-                return _error_page(401, "Unauthorized request")
+                return error_page(401, "Unauthorized request")
         if auth_req is None:
-            return _error_page(500, "Database error.")
+            return error_page(500, "Database error.")
         if auth_req.user is None:
-            return _error_page(500, "Login process not yet finalized.")
+            return error_page(500, "Login process not yet finalized.")
         if req.method == "GET":
             if not self._shows_approval(auth_req):
                 return self._send_code(auth_req)
-            return _approval_page(auth_req.id)
+            client = self.provider.client(auth_req.client_id)
+            return _approval_page(
+                auth_req.id, (client.name if client else "") or auth_req.client_id
+            )
         if req.method == "POST":
             if params.get("approval") != "approve":
-                return _error_page(500, "Approval rejected.")
+                if auth_req.for_device and self.device is not None:
+                    self.device.refuse(auth_req.state)
+                return error_page(500, "Approval rejected.")
             return self._send_code(auth_req)
-        return _error_page(400, "Unsupported request method.")
+        return error_page(400, "Unsupported request method.")
 
     def _shows_approval(self, auth_req: AuthRequest) -> bool:
         if self._approval_screen is not None:
@@ -324,21 +424,42 @@ class Dex:
 
     def _send_code(self, auth_req: AuthRequest) -> Response:
         """303 to the client's callback with a fresh single-use code."""
-        code = secrets.token_urlsafe(18)
         with self._lock:
             self._auth_requests.pop(auth_req.id, None)
-            assert auth_req.user is not None
-            self._codes[code] = _Grant(auth_req.user, auth_req.redirect_uri)
+        assert auth_req.user is not None
+        grant = Grant(
+            client_id=auth_req.client_id,
+            user=auth_req.user,
+            redirect_uri=auth_req.redirect_uri,
+            scopes=auth_req.scopes,
+            nonce=auth_req.nonce,
+            code_challenge=auth_req.code_challenge,
+            code_challenge_method=auth_req.code_challenge_method,
+            consented=auth_req.force_approval,
+            connector=auth_req.connector or "local",
+        )
+        code = self.provider.issue_code(grant)
+        if auth_req.redirect_uri == OOB:
+            # Dex shows an out-of-band code for the person to paste into the client.
+            return html_response(
+                200,
+                "dex",
+                '<h2 class="theme-heading">Login Successful</h2>\n'
+                "<p>Please copy this code, switch to your application and paste it there:</p>\n"
+                f'<input type="text" class="theme-form-input" value="{html.escape(code)}" />',
+            )
         params = {"code": code, **({"state": auth_req.state} if auth_req.state else {})}
+        if self.provider.settings.authorization_response_iss and not auth_req.for_device:
+            params["iss"] = self.provider.issuer
         separator = "&" if "?" in auth_req.redirect_uri else "?"
         return redirect(303, f"{auth_req.redirect_uri}{separator}{urlencode(params)}")
 
 
-def _approval_page(auth_id: str) -> Response:
+def _approval_page(auth_id: str, client_name: str) -> Response:
     hidden = f'<input type="hidden" name="req" value="{html.escape(auth_id)}">'
     body = (
         '<h2 class="theme-heading">Grant Access</h2>\n'
-        "<p>kubeflow-oidc-authservice would like to:</p>\n"
+        f"<p>{html.escape(client_name)} would like to:</p>\n"
         "<ul><li>View basic profile information</li><li>View your email address</li></ul>\n"
         f'<form method="post">\n{hidden}\n'
         '<input type="hidden" name="approval" value="approve">\n'
@@ -352,7 +473,23 @@ def _approval_page(auth_id: str) -> Response:
     return html_response(200, "dex", body)
 
 
-def _error_page(status: int, message: str) -> Response:
+def _go_list(items: Sequence[str]) -> str:
+    """A list as Go's ``%q`` prints it: ``["a" "b"]``."""
+    return "[" + " ".join(f'"{item}"' for item in items) + "]"
+
+
+def _error_redirect(redirect_uri: str, state: str, error: str, description: str) -> Response:
+    """Dex's ``redirectedAuthErr``: back to the client with ``error`` and ``error_description``."""
+    params = {
+        "error": error,
+        "error_description": description,
+        **({"state": state} if state else {}),
+    }
+    separator = "&" if "?" in redirect_uri else "?"
+    return redirect(303, f"{redirect_uri}{separator}{urlencode(params)}")
+
+
+def error_page(status: int, message: str) -> Response:
     titles = {
         400: "Bad Request",
         401: "Unauthorized",

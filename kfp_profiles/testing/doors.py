@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from kfp_profiles.testing.bearer import Gateway
 from kfp_profiles.testing.dex import CLIENT_ID, Dex
 from kfp_profiles.testing.messages import (
     Request,
@@ -86,6 +87,10 @@ class Door:
 
     own_prefix: str | None = None
 
+    def screen(self, req: Request) -> Response | None:
+        """A refusal before any routing (Istio's bearer check), or None to go on."""
+        return None
+
     def handle_own(self, req: Request) -> Response:
         return text_response(404, "404 page not found\n")
 
@@ -107,7 +112,7 @@ class OAuth2Proxy(Door):
         first_config: bool,
         dex: Dex,
         sessions: CredentialStore,
-        id_tokens: CredentialStore,
+        gateway: Gateway,
         session_lifetime: float,
         split_cookie_size: int,
         pad_session_cookie: int,
@@ -117,7 +122,7 @@ class OAuth2Proxy(Door):
         self._first_config = first_config
         self._dex = dex
         self._sessions = sessions
-        self._id_tokens = id_tokens
+        self._gateway = gateway
         self._lifetime = session_lifetime
         self._split_size = split_cookie_size
         self._pad = pad_session_cookie
@@ -125,12 +130,23 @@ class OAuth2Proxy(Door):
 
     # --- requests for the upstream ---------------------------------------------
 
+    def screen(self, req: Request) -> Response | None:
+        if self._first_config:
+            return None
+        verdict = self._gateway.istio(req)
+        return verdict if isinstance(verdict, Response) else None
+
     def admit(self, req: Request) -> Request | Response:
-        if "authorization" in req.headers:
-            # Istio sends a request with an Authorization header past
-            # oauth2-proxy; only a Dex-issued token then names the user.
-            return _forward_as(req, self._id_tokens.user(req.bearer))
-        user = self._sessions.user(self._session_value(req.cookies))
+        if not self._first_config and "authorization" in req.headers:
+            # 1.9.1+: Istio sends a request with an Authorization header past
+            # oauth2-proxy; its RequestAuthentications name the user.
+            verdict = self._gateway.istio(req)
+            if isinstance(verdict, Response):
+                return verdict
+            return _forward_as(req, verdict)
+        bearer = req.bearer
+        user = self._gateway.oauth2_proxy(bearer) if self._first_config and bearer else None
+        user = user or self._sessions.user(self._session_value(req.cookies))
         if user:
             return _forward_as(req, user)
         if self._first_config:
@@ -221,12 +237,12 @@ class OidcAuthService(Door):
         *,
         dex: Dex,
         sessions: CredentialStore,
-        id_tokens: CredentialStore,
+        gateway: Gateway,
         session_lifetime: float,
     ) -> None:
         self._dex = dex
         self._sessions = sessions
-        self._id_tokens = id_tokens
+        self._gateway = gateway
         self._lifetime = session_lifetime
         self._lock = threading.Lock()
         self._pending: dict[str, str] = {}  # state -> the path first visited
@@ -235,7 +251,7 @@ class OidcAuthService(Door):
         bearer = req.bearer
         user = None
         if bearer:
-            user = self._sessions.user(bearer) or self._id_tokens.user(bearer)
+            user = self._sessions.user(bearer) or self._gateway.authservice(bearer)
         user = user or self._sessions.user(req.cookies.get(self.cookie))
         if user:
             return _forward_as(req, user)

@@ -14,23 +14,31 @@ through the door to the apps (the KFP API under ``/pipeline``). Without a
 door (``door="none"``) it is a standalone KFP, API at ``/`` and ``/pipeline``.
 Behaviour follows the upstream projects' sources, release by release (``_RELEASES``);
 every request is counted and recorded.
+
+Bearer JWTs are real RS256 tokens: Dex signs its ID tokens (JWKS at
+``/dex/keys``), the emulated cluster signs ServiceAccount tokens (its API at
+``kube_url``: TokenRequest, JWKS, TokenReview), and each door checks them as
+its release does (``bearer.py``). Dex is a whole OIDC provider (discovery,
+authorization code with PKCE, refresh tokens, the device flow: ``oidc.py``,
+``device.py``); ``controls.py`` has what a test steers.
 """
 
 from __future__ import annotations
 
-import base64
 import collections
-import json
-import secrets
+import dataclasses
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from kfp_profiles.testing.dex import CLIENT_ID, Dex
+from kfp_profiles.testing import kube
+from kfp_profiles.testing.bearer import Gateway, GatewaySettings
+from kfp_profiles.testing.controls import IdentityControls
+from kfp_profiles.testing.device import DeviceFlow
+from kfp_profiles.testing.dex import Dex, parse_version
 from kfp_profiles.testing.doors import (
     DOOR_KINDS,
     CredentialStore,
@@ -38,8 +46,16 @@ from kfp_profiles.testing.doors import (
     OAuth2Proxy,
     OidcAuthService,
 )
+from kfp_profiles.testing.jwt import KeySet
 from kfp_profiles.testing.kfp_api import API_ROOT, KfpApi, default_namespace
-from kfp_profiles.testing.messages import Request, Response, html_response, text_response
+from kfp_profiles.testing.messages import (
+    Request,
+    RequestLog,
+    Response,
+    html_response,
+    text_response,
+)
+from kfp_profiles.testing.oidc import OidcProvider, OidcSettings
 from kfp_profiles.testing.server import EmulatorServer
 
 from .lifetime import Background
@@ -59,7 +75,11 @@ _RELEASES: dict[str, tuple[str, str]] = {
 }
 
 
-class Emulator(Background["Emulator"]):
+_OIDC_FIELDS = frozenset(f.name for f in dataclasses.fields(OidcSettings))
+_GATEWAY_FIELDS = frozenset(f.name for f in dataclasses.fields(GatewaySettings))
+
+
+class Emulator(IdentityControls, Background["Emulator"]):
     """One emulated Kubeflow (or standalone KFP) on 127.0.0.1 at an ephemeral port.
 
     Options: ``door`` ("none", "oauth2-proxy" = second config of 1.9.1+,
@@ -67,15 +87,21 @@ class Emulator(Background["Emulator"]):
     ``dex`` version ("v2.28" has the old pre-v2.29 paths); ``connectors``
     (several give Dex's connector list page); ``users`` (Dex static users,
     also accepted by an ``ldap`` connector); ``multi_user`` (default: True
-    behind a door, False without); ``tokens`` (bearer token ->
-    "system:serviceaccount:NS:SA", accepted by the KFP API); ``session_lifetime``
-    (seconds a door session or ID token lives); ``approval_screen`` (None: as
+    behind a door, False without); ``tokens`` (opaque bearer token ->
+    "system:serviceaccount:NS:SA" that TokenReview accepts: the KFP API's,
+    oidc-authservice's; Istio refuses them as not JWTs); ``session_lifetime``
+    (seconds a door session or Dex ID token lives); ``approval_screen`` (None: as
     the release does; True/False forces Dex's approval page on or off);
     ``tls`` (HTTPS with a generated CA at ``ca_path``); ``latency`` (seconds
     slept before every response; may be changed while running);
     ``split_cookie_size`` and ``pad_session_cookie`` (oauth2-proxy splits its
     session cookie into ``_0``, ``_1``, ... above the size; padding makes
-    the value that long).
+    the value that long); ``kubernetes_issuer`` (the cluster's ServiceAccount
+    token issuer). Every field of ``OidcSettings`` (Dex: ``clients``,
+    ``public_issuer``, ``id_token_lifetime``, ``refresh_*``, ``device_*``, ...)
+    and of ``GatewaySettings`` (``audiences``, ``m2m_issuers``,
+    ``extra_jwt_issuers``, ``clock_skew``, ...) is a keyword too; both stay
+    changeable while running as ``emu.oidc`` and ``emu.gateway``.
     """
 
     RELEASES: ClassVar[tuple[str, ...]] = tuple(_RELEASES)
@@ -94,13 +120,18 @@ class Emulator(Background["Emulator"]):
         latency: float = 0.0,
         split_cookie_size: int = 4000,
         pad_session_cookie: int = 0,
+        kubernetes_issuer: str = kube.ISSUER,
+        **settings: Any,
     ) -> None:
+        unknown = set(settings) - _OIDC_FIELDS - _GATEWAY_FIELDS
+        if unknown:
+            raise TypeError(f"Emulator() got unknown keywords: {', '.join(sorted(unknown))}.")
         if door not in DOOR_KINDS:
             raise ValueError(f"door {door!r} is not one of {', '.join(DOOR_KINDS)}.")
         if isinstance(connectors, str):
             raise ValueError("connectors is a sequence of connector ids, such as ('local',).")
         for account in (tokens or {}).values():
-            if not account.startswith("system:serviceaccount:") or account.count(":") != 3:
+            if kube.split_account(account) is None:
                 raise ValueError(
                     f"tokens maps a token to 'system:serviceaccount:NS:SA', not {account!r}."
                 )
@@ -113,18 +144,36 @@ class Emulator(Background["Emulator"]):
         self._users = dict(DEFAULT_USERS if users is None else users)
         self._session_lifetime = session_lifetime
 
-        self._dex = Dex(dex, connectors, self._users, approval_screen)
+        self.oidc = OidcSettings(**{k: v for k, v in settings.items() if k in _OIDC_FIELDS})
+        self.gateway = GatewaySettings(
+            **{k: v for k, v in settings.items() if k in _GATEWAY_FIELDS}
+        )
+        self._kube = kube.Kubernetes(kubernetes_issuer, tokens)
+        self._provider = OidcProvider(
+            self.oidc,
+            version=parse_version(dex),
+            base_url=lambda: self.url,
+            session_lifetime=session_lifetime,
+        )
+        self._dex = Dex(dex, connectors, self._users, approval_screen, self._provider)
+        self._device = DeviceFlow(self._provider)
+        self._dex.device = self._device
+        self._bearer = Gateway(self.gateway, self._provider, self._kube, lambda: self.url)
+        self._strangers: dict[str, KeySet] = {}
         self._sessions = CredentialStore()
-        self._id_tokens = CredentialStore()
         self._door = self._make_door(door, split_cookie_size, pad_session_cookie)
-        self._api = KfpApi(multi_user=self.multi_user, tokens=tokens or {})
+        self._api = KfpApi(multi_user=self.multi_user, review=self._bearer.kfp_review)
         for user in self._users:
             self._api.allow(user, default_namespace(user))
+            self._kube.add_profile(default_namespace(user))
+        for name in ("default", "ml-pipeline", "pipeline-runner"):
+            self._kube.add_service_account("kubeflow", name)
 
         self._lock = threading.Lock()
-        self._requests: list[Request] = []
+        self._log = RequestLog()
         self._stopping = threading.Event()
         self._server: EmulatorServer | None = None
+        self._kube_server: EmulatorServer | None = None
         self._tmpdir: Path | None = None
         self.ca_path: Path | None = None
 
@@ -146,7 +195,7 @@ class Emulator(Background["Emulator"]):
                 first_config=door == "oauth2-proxy-first",
                 dex=self._dex,
                 sessions=self._sessions,
-                id_tokens=self._id_tokens,
+                gateway=self._bearer,
                 session_lifetime=self._session_lifetime,
                 split_cookie_size=split_cookie_size,
                 pad_session_cookie=pad_session_cookie,
@@ -155,7 +204,7 @@ class Emulator(Background["Emulator"]):
             return OidcAuthService(
                 dex=self._dex,
                 sessions=self._sessions,
-                id_tokens=self._id_tokens,
+                gateway=self._bearer,
                 session_lifetime=self._session_lifetime,
             )
         return Door()
@@ -184,6 +233,10 @@ class Emulator(Background["Emulator"]):
         if self._server is not None:
             self._server.close()
             self._server = None
+        with self._lock:
+            kube_server, self._kube_server = self._kube_server, None
+        if kube_server is not None:
+            kube_server.close()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -209,6 +262,21 @@ class Emulator(Background["Emulator"]):
         return f"{scheme}://127.0.0.1:{self._server.port}"
 
     @property
+    def kube_url(self) -> str:
+        """The emulated cluster's API server, ``http://127.0.0.1:PORT`` (started on first use).
+
+        Plain HTTP and no authentication: what the stand-in ``kubectl``
+        (``FAKE_KUBECTL_API``) asks for ``create token``.
+        """
+        if self._server is None:
+            raise RuntimeError("The emulator is not running: start it before using kube_url.")
+        with self._lock:
+            if self._kube_server is None:
+                self._kube_server = EmulatorServer(self._kube.handle)
+                self._kube_server.start()
+            return f"http://127.0.0.1:{self._kube_server.port}"
+
+    @property
     def api_url(self) -> str:
         """The KFP host a profile names: ``url + "/pipeline"`` behind a door, else ``url``."""
         return self.url if self.door == "none" else self.url + "/pipeline"
@@ -218,31 +286,28 @@ class Emulator(Background["Emulator"]):
     @property
     def counts(self) -> collections.Counter[str]:
         """Requests so far by ``"METHOD /path"`` (no query): a snapshot."""
-        with self._lock:
-            return collections.Counter(f"{req.method} {req.path}" for req in self._requests)
+        return self._log.counts()
 
     @property
     def total_requests(self) -> int:
-        with self._lock:
-            return len(self._requests)
+        return len(self._log.snapshot())
 
     @property
     def requests(self) -> list[Request]:
         """Every request so far, as the client sent it (headers with lower-case names)."""
-        with self._lock:
-            return list(self._requests)
+        return self._log.snapshot()
 
     def reset_counts(self) -> None:
-        """Forget the requests counted and recorded so far."""
-        with self._lock:
-            self._requests.clear()
+        """Forget the requests recorded so far, at the gateway and at the cluster's API."""
+        self._log.clear()
+        self._kube.log.clear()
 
     # --- steering it from a test ------------------------------------------------------
 
     def expire_sessions(self) -> None:
-        """Every door session and Dex ID token issued so far stops working."""
+        """Every door session and Dex token issued so far stops working (Dex tokens as expired)."""
         self._sessions.expire_all()
-        self._id_tokens.expire_all()
+        self._provider.expire_tokens()
 
     def add_experiment(
         self, display_name: str, namespace: str = "", description: str = ""
@@ -251,44 +316,29 @@ class Emulator(Background["Emulator"]):
         return self._api.add_experiment(display_name, namespace, description)
 
     def add_user_namespace(self, user: str, namespace: str) -> None:
-        """Let ``user`` (an email, or ``system:serviceaccount:NS:SA``) use ``namespace``."""
-        self._api.allow(user, namespace)
+        """Let ``user`` (an email, or ``system:serviceaccount:NS:SA``) use ``namespace``.
 
-    def issue_id_token(self, user: str = "user@example.com") -> str:
-        """A Dex ID token for ``user``, valid as ``Authorization: Bearer`` at the gateway.
-
-        It lives ``session_lifetime`` seconds; oauth2-proxy lets it through
-        (Istio checks it), oidc-authservice accepts it.
+        The namespace gets a profile's ServiceAccounts, and a ServiceAccount
+        user comes into being.
         """
-        now = int(time.time())
-        claims = {
-            "iss": "/dex",
-            "aud": CLIENT_ID,
-            "sub": base64.urlsafe_b64encode(user.encode()).decode().rstrip("="),
-            "email": user,
-            "email_verified": True,
-            "iat": now,
-            "exp": now + int(self._session_lifetime),
-        }
-        token = ".".join(
-            [
-                _b64_json({"alg": "RS256", "kid": "emulator"}),
-                _b64_json(claims),
-                secrets.token_urlsafe(64),
-            ]
-        )
-        return self._id_tokens.issue(token, user, self._session_lifetime)
+        self._api.allow(user, namespace)
+        self._kube.add_profile(namespace)
+        account = kube.split_account(user)
+        if account is not None:
+            self._kube.add_service_account(*account)
 
     # --- the gateway ----------------------------------------------------------------
 
     def _serve(self, req: Request) -> Response:
-        with self._lock:
-            self._requests.append(req)
+        self._log.record(req)
         if self.latency > 0:
             self._stopping.wait(self.latency)
         return self._route(req)
 
     def _route(self, req: Request) -> Response:
+        refused = self._door.screen(req)
+        if refused is not None:
+            return refused
         if self.door != "none" and (req.path == "/dex" or req.path.startswith("/dex/")):
             return self._dex.handle(req)
         own_prefix = self._door.own_prefix
@@ -314,7 +364,3 @@ class Emulator(Background["Emulator"]):
             title = "Kubeflow Pipelines" if self.door == "none" else "Kubeflow Central Dashboard"
             return html_response(200, title, '<div id="root"></div>')
         return text_response(404, "404 page not found\n")
-
-
-def _b64_json(payload: Mapping[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")

@@ -3,8 +3,8 @@
 JSON is snake_case with empty fields left out, as grpc-gateway writes it;
 errors are grpc-gateway bodies ``{"error", "code", "message", "details"}``.
 In multi-user mode the caller is the ``kubeflow-userid`` header (set by the
-door, or by an in-cluster client), else a bearer token from ``tokens``
-(the TokenReview stand-in, audience ``pipelines.kubeflow.org``).
+door, or by an in-cluster client), else a bearer token that passes
+TokenReview (``review``: audience ``pipelines.kubeflow.org``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,9 +149,9 @@ _RUN_SPEC_FIELDS = (
 class KfpApi:
     """The API server's state (experiments, runs, who may see what) behind one lock."""
 
-    def __init__(self, *, multi_user: bool, tokens: Mapping[str, str]) -> None:
+    def __init__(self, *, multi_user: bool, review: Callable[[str], str | None]) -> None:
         self.multi_user = multi_user
-        self._tokens = dict(tokens)
+        self._review = review
         self._lock = threading.Lock()
         self._experiments: dict[str, Experiment] = {}
         self._runs: dict[str, Run] = {}
@@ -221,7 +221,7 @@ class KfpApi:
                 "Failed to authenticate the request: Request header error: there is no user "
                 "identity header.: User identity is empty in the request header",
             )
-        account = self._tokens.get(token)
+        account = self._review(token)
         if account is None:
             raise ApiError(
                 401,

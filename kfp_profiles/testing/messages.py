@@ -7,8 +7,10 @@ plumbing stays in ``server.py``.
 
 from __future__ import annotations
 
+import collections
 import html
 import json
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -122,6 +124,30 @@ class Response:
         """Add a ``Set-Cookie`` that makes the client drop ``name``."""
         self.headers.append(("Set-Cookie", cookie_header(name, "", 0, "Lax", True)))
         return self
+
+
+class RequestLog:
+    """The requests a server saw, in order, behind a lock (the emulator's counters)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[Request] = []
+
+    def record(self, req: Request) -> None:
+        with self._lock:
+            self._requests.append(req)
+
+    def snapshot(self) -> list[Request]:
+        with self._lock:
+            return list(self._requests)
+
+    def counts(self) -> collections.Counter[str]:
+        """By ``"METHOD /path"`` (no query)."""
+        return collections.Counter(f"{req.method} {req.path}" for req in self.snapshot())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._requests.clear()
 
 
 def cookie_header(

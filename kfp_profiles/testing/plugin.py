@@ -30,6 +30,10 @@ that environment without a ``conftest.py`` line.
     ``kfp_profiles.testing.Emulator`` (an emulated Kubeflow front door, Dex
     and KFP API on loopback; ``release="1.11"`` picks a release's preset)
     and returns it; every emulator it started is stopped after the test.
+    The options include Dex's OIDC settings and the gateway's
+    (``kfp_emulator(release="1.11", audiences=["kfp-profiles"],
+    id_token_lifetime=5, device_interval=0)``); a sign-in URL is walked by a
+    scripted person with ``kfp_profiles.testing.browse``.
 
 Tests may be marked ``@pytest.mark.keyring`` so that ``-m "not keyring"``
 deselects them on machines without the daemons.
