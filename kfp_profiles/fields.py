@@ -18,151 +18,47 @@ Importing this module costs nothing: plain dataclasses, no pydantic.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from collections.abc import Iterator
+from typing import Any
 
 from .constants import (
     DEFAULT_TOKEN_PATH,
-    FIELD_ENV_PREFIX,
     SDK_ENDPOINT_ENV,
     SDK_TOKEN_PATH_ENV,
     SDK_UI_ENDPOINT_ENV,
 )
+from .fieldspec import INHERIT, MASK, FieldSpec, KindRule, mask_url_credentials
 
-#: What a secret looks like wherever it is shown.
-MASK = "********"
-
-#: How an SDK variable ranks against the file: ``fills`` only a value the profile
-#: leaves unset (so a leftover variable never sends credentials elsewhere);
-#: ``beats-file`` wins over the file, below ``KFP_<FIELD>``.
-SdkPrecedence = Literal["fills", "beats-file"]
-
-
-class _Inherit:
-    """Marks a :class:`KindRule` attribute that keeps the row's own value."""
-
-    def __repr__(self) -> str:
-        return "INHERIT"
-
-
-INHERIT: Any = _Inherit()
-
-
-@dataclass(frozen=True)
-class KindRule:
-    """How one kind departs from a row: its default, whether required, its help, its SDK
-    variable. Attributes left as INHERIT keep the row's."""
-
-    default: Any = INHERIT
-    required: Any = INHERIT
-    help: Any = INHERIT
-    sdk_env: Any = INHERIT
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One field of a profile, described once."""
-
-    name: str
-    #: One sentence, for the schema, `add --help`, prompts and validation errors.
-    help: str
-    #: bool, int, float or str: how the CLI and the environment parse it.
-    type: type = str
-    #: The kinds that have it; None for every kind.
-    kinds: tuple[str, ...] | None = None
-    default: Any = None
-    required: bool = False
-    #: Masked everywhere; a secret lives in the keyring (or a variable), never in the file.
-    secret: bool = False
-    #: A URL whose credentials (user info) are masked everywhere (a proxy's).
-    url_credentials: bool = False
-    #: A filesystem path: ``~`` and $VARS expand; relative to the file that sets it.
-    path: bool = False
-    metavar: str | None = None
-    #: The SDK's own variable for this field, and how it ranks against the file.
-    sdk_env: str | None = None
-    sdk_precedence: SdkPrecedence = "fills"
-    per_kind: Mapping[str, KindRule] = field(default_factory=dict)
-
-    @property
-    def env(self) -> str:
-        """The variable that overrides it: ``KFP_<FIELD>``."""
-        return FIELD_ENV_PREFIX + self.name.upper()
-
-    @property
-    def flag(self) -> str:
-        """The CLI option that sets it."""
-        return "--" + self.name.replace("_", "-")
-
-    @property
-    def in_file(self) -> bool:
-        """True for a field the profiles file holds (a secret never is)."""
-        return not self.secret
-
-    def applies_to(self, kind: str) -> bool:
-        return self.kinds is None or kind in self.kinds
-
-    def for_kind(self, kind: str) -> FieldSpec:
-        """This row as ``kind`` sees it, its :class:`KindRule` applied."""
-        rule = self.per_kind.get(kind)
-        if rule is None:
-            return self
-        changes = {
-            name: value
-            for name in ("default", "required", "help", "sdk_env")
-            if (value := getattr(rule, name)) is not INHERIT
-        }
-        return replace(self, per_kind={}, **changes)
-
-    def parse_text(self, text: str) -> Any:
-        """A variable's text as this field's type, by the documented rules (docs/fields.md):
-        booleans ``true``/``false``, ``1``/``0``, ``yes``/``no``, ``on``/``off`` (any case);
-        numbers in decimal. Text that follows no rule is returned as it is, for the model
-        to refuse with the field's own message."""
-        cleaned = text.strip()
-        if self.type is bool:
-            return _BOOLEAN_WORDS.get(cleaned.lower(), text)
-        if self.type is int and _INTEGER.fullmatch(cleaned):
-            return int(cleaned)
-        if self.type is float and _DECIMAL.fullmatch(cleaned):
-            return float(cleaned)
-        return text
-
-    def mask(self, value: Any) -> Any:
-        """``value`` as it may be shown: a secret as ``********``, a URL without credentials."""
-        if value is None:
-            return None
-        if self.secret:
-            return MASK
-        if self.url_credentials and isinstance(value, str):
-            return mask_url_credentials(value)
-        return value
-
-
-_BOOLEAN_WORDS = {
-    **dict.fromkeys(("true", "1", "yes", "on"), True),
-    **dict.fromkeys(("false", "0", "no", "off"), False),
-}
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
-
-
-def mask_url_credentials(url: str) -> str:
-    """``http://user:pass@proxy:3128`` as ``http://***@proxy:3128``.
-
-    The user name goes too: with some proxies it is a token in its own right.
-    """
-    scheme, separator, rest = url.rpartition("://")
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
-        return url
-    return f"{scheme}{separator}***@{authority.rpartition('@')[2]}{slash}{path}"
-
+__all__ = [
+    "FIELDS",
+    "MASK",
+    "FieldSpec",
+    "KindRule",
+    "alternatives_of",
+    "column",
+    "fields_of",
+    "is_refused_in_file",
+    "markdown_table",
+    "mask",
+    "mask_url_credentials",
+    "spec_of",
+]
 
 _STANDALONE = ("standalone-in-cluster", "standalone-port-forward")
 _FORWARD = ("standalone-port-forward",)
+#: Kinds that reach a Kubeflow Platform's gateway from anywhere, with a login or a bearer.
+_GATEWAY = ("platform-dex", "platform-token", "platform-oidc")
+_BEARER = ("platform-token", "platform-oidc")
+
+_GATEWAY_HOST = KindRule(
+    required=True,
+    help="KFP API URL at the Istio gateway, e.g. https://kubeflow.example.com/pipeline.",
+)
+_PROFILE_NAMESPACE = KindRule(
+    required=True, help="Your Kubeflow profile namespace, e.g. kubeflow-user-example-com."
+)
+#: The scopes a sign-in asks for: the ID token's claims, and a refresh token.
+DEFAULT_SCOPES = ("openid", "email", "profile", "groups", "offline_access")
 
 #: Every field, in the order `add` asks for them and `show` prints them.
 FIELDS: dict[str, FieldSpec] = {
@@ -173,23 +69,12 @@ FIELDS: dict[str, FieldSpec] = {
             "URL of the KFP API; wins over the kind's default.",
             metavar="URL",
             sdk_env=SDK_ENDPOINT_ENV,
-            per_kind={
-                "platform-dex": KindRule(
-                    required=True,
-                    help="KFP API URL at the Istio gateway, "
-                    "e.g. https://kubeflow.example.com/pipeline.",
-                ),
-            },
+            per_kind=dict.fromkeys(_GATEWAY, _GATEWAY_HOST),
         ),
         FieldSpec(
             "namespace",
             "Kubeflow profile namespace sent on namespaced calls (platform kinds).",
-            per_kind={
-                "platform-dex": KindRule(
-                    required=True,
-                    help="Your Kubeflow profile namespace, e.g. kubeflow-user-example-com.",
-                ),
-            },
+            per_kind=dict.fromkeys(_GATEWAY, _PROFILE_NAMESPACE),
         ),
         FieldSpec(
             "ui_host",
@@ -260,17 +145,31 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec(
             "token_path",
             "Projected ServiceAccount token (audience pipelines.kubeflow.org).",
-            kinds=("platform-in-cluster",),
+            kinds=("platform-in-cluster", "platform-token"),
             path=True,
             metavar="PATH",
             sdk_precedence="beats-file",
+            one_of="token source",
             per_kind={
                 # The SDK's variable says where the pod's token really is; it means
                 # nothing for a token a person or a CI job brings.
                 "platform-in-cluster": KindRule(
                     default=DEFAULT_TOKEN_PATH, sdk_env=SDK_TOKEN_PATH_ENV
                 ),
+                "platform-token": KindRule(
+                    help="File holding a bearer token, re-read when it changes "
+                    "(set at most one of token_command and token_path).",
+                ),
             },
+        ),
+        FieldSpec(
+            "token_command",
+            "Command printing a bearer token or a Kubernetes ExecCredential, run without "
+            "a shell, e.g. kubectl -n NS create token default-editor.",
+            type=list,
+            kinds=("platform-token",),
+            metavar="COMMAND",
+            one_of="token source",
         ),
         FieldSpec(
             "username", "Dex login, e.g. user@example.com.", kinds=("platform-dex",), required=True
@@ -282,9 +181,66 @@ FIELDS: dict[str, FieldSpec] = {
             default="local",
         ),
         FieldSpec(
+            "client_id",
+            "OAuth client id the cluster admin registered in Dex (a public client).",
+            kinds=("platform-oidc",),
+            required=True,
+        ),
+        FieldSpec(
+            "issuer",
+            "OIDC issuer whose discovery document is read; the host's origin + /dex when unset.",
+            kinds=("platform-oidc",),
+            metavar="URL",
+        ),
+        FieldSpec(
+            "scopes",
+            "Scopes asked for at sign-in; offline_access brings the refresh token.",
+            type=list,
+            kinds=("platform-oidc",),
+            default=list(DEFAULT_SCOPES),
+            metavar="SCOPES",
+        ),
+        FieldSpec(
+            "flow",
+            "How a person signs in: device (a code to enter), browser (a redirect to this "
+            "machine), or auto (device where the provider offers it).",
+            kinds=("platform-oidc",),
+            default="auto",
+        ),
+        FieldSpec(
+            "redirect_uri",
+            "Loopback redirect of the browser flow, as registered in Dex; a port of 0 or "
+            "none picks a free one.",
+            kinds=("platform-oidc",),
+            default="http://127.0.0.1/callback",
+            metavar="URL",
+        ),
+        FieldSpec(
+            "refresh_margin",
+            "Seconds before a token's expiry to get a new one.",
+            type=float,
+            kinds=_BEARER,
+            default=60.0,
+            metavar="SECONDS",
+        ),
+        FieldSpec(
             "password",
             "Dex password; in the OS keyring (`kfp-profiles secret set NAME`) or KFP_PASSWORD.",
             kinds=("platform-dex",),
+            secret=True,
+        ),
+        FieldSpec(
+            "token",
+            "Bearer token; in the OS keyring (`kfp-profiles secret set NAME --token`) or "
+            "KFP_TOKEN.",
+            kinds=("platform-token",),
+            secret=True,
+        ),
+        FieldSpec(
+            "client_secret",
+            "Secret of a confidential OIDC client; in the OS keyring "
+            "(`kfp-profiles secret set NAME --client-secret`).",
+            kinds=("platform-oidc",),
             secret=True,
         ),
     )
@@ -292,7 +248,18 @@ FIELDS: dict[str, FieldSpec] = {
 
 #: Keys refused in the file besides the secret rows: the spellings people try.
 REFUSED_ALIASES = frozenset(
-    {"passwd", "secret", "token", "client_secret", "api_key", "cookie", "cookies"}
+    {
+        "passwd",
+        "secret",
+        "token",
+        "client_secret",
+        "refresh_token",
+        "id_token",
+        "access_token",
+        "api_key",
+        "cookie",
+        "cookies",
+    }
 )
 
 
@@ -301,6 +268,15 @@ def fields_of(kind: str) -> Iterator[FieldSpec]:
     for spec in FIELDS.values():
         if spec.applies_to(kind):
             yield spec.for_kind(kind)
+
+
+def alternatives_of(kind: str) -> list[tuple[str, ...]]:
+    """The groups of alternative fields of ``kind`` (rows sharing ``one_of``), in table order."""
+    groups: dict[str, list[str]] = {}
+    for spec in fields_of(kind):
+        if spec.one_of is not None:
+            groups.setdefault(spec.one_of, []).append(spec.name)
+    return [tuple(names) for names in groups.values() if len(names) > 1]
 
 
 def spec_of(name: str, kind: str | None = None) -> FieldSpec | None:

@@ -21,13 +21,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .constants import PASSWORD_ENV
 from .errors import ProfileValidationError, SecretInFileError, did_you_mean
-from .fields import column, fields_of, is_refused_in_file, mask, spec_of
+from .fields import alternatives_of, column, fields_of, is_refused_in_file, mask, spec_of
 
 Kind = Literal[
     "standalone-in-cluster",
     "standalone-port-forward",
     "platform-in-cluster",
     "platform-dex",
+    "platform-token",
+    "platform-oidc",
 ]
 
 
@@ -140,16 +142,11 @@ class PlatformInCluster(ProfileBase):
         return "http://ml-pipeline-ui.kubeflow.svc.cluster.local"
 
 
-class PlatformDex(ProfileBase):
-    """Code outside the cluster, logging in to a Kubeflow Platform through Dex."""
+class GatewayProfile(ProfileBase):
+    """Fields and rules of the kinds that reach a Platform's Istio gateway from anywhere."""
 
-    credentials: ClassVar[str] = "kfp_profiles.auth.dex:DexAuth"
-
-    kind: Literal["platform-dex"] = Field(description="Kind of profile.")
-    host: str = column("host", "platform-dex")  # required here, optional elsewhere
-    namespace: str = column("namespace", "platform-dex")
-    username: str = column("username")
-    connector: str = column("connector")
+    host: str  # required here, optional elsewhere (each kind's column says so)
+    namespace: str
 
     def default_host(self) -> str:
         return self.host  # required: there is no default gateway
@@ -165,8 +162,65 @@ class PlatformDex(ProfileBase):
         return value.rstrip("/")
 
 
+class PlatformDex(GatewayProfile):
+    """Code outside the cluster, logging in to a Kubeflow Platform through Dex."""
+
+    credentials: ClassVar[str] = "kfp_profiles.auth.dex:DexAuth"
+
+    kind: Literal["platform-dex"] = Field(description="Kind of profile.")
+    host: str = column("host", "platform-dex")
+    namespace: str = column("namespace", "platform-dex")
+    username: str = column("username")
+    connector: str = column("connector")
+
+
+class PlatformToken(GatewayProfile):
+    """Anywhere (CI, services, laptops): a bearer token at a Platform's gateway (1.9+)."""
+
+    credentials: ClassVar[str] = "kfp_profiles.auth.bearer:BearerCredentials"
+
+    kind: Literal["platform-token"] = Field(description="Kind of profile.")
+    host: str = column("host", "platform-token")
+    namespace: str = column("namespace", "platform-token")
+    token_path: str | None = column("token_path", "platform-token")
+    token_command: Annotated[list[str], Field(min_length=1)] | None = column("token_command")
+    refresh_margin: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] = column(
+        "refresh_margin"
+    )
+
+
+class PlatformOidc(GatewayProfile):
+    """A person signing in through the cluster's identity provider (single sign-on, MFA)."""
+
+    credentials: ClassVar[str] = "kfp_profiles.auth.oidc:OidcCredentials"
+
+    kind: Literal["platform-oidc"] = Field(description="Kind of profile.")
+    host: str = column("host", "platform-oidc")
+    namespace: str = column("namespace", "platform-oidc")
+    client_id: Annotated[str, Field(min_length=1)] = column("client_id")
+    issuer: str | None = column("issuer")
+    scopes: list[str] = column("scopes")
+    flow: Literal["auto", "device", "browser"] = column("flow")
+    redirect_uri: str = column("redirect_uri")
+    refresh_margin: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] = column(
+        "refresh_margin"
+    )
+
+    @field_validator("issuer", "redirect_uri")
+    @classmethod
+    def _oidc_urls(cls, value: str | None) -> str | None:
+        return check_url(value)
+
+
 #: A validated profile of any kind: what ``ResolvedProfile.profile`` holds.
-Profile = StandaloneInCluster | StandalonePortForward | PlatformInCluster | PlatformDex
+Profile = (
+    StandaloneInCluster
+    | StandalonePortForward
+    | PlatformInCluster
+    | PlatformDex
+    | PlatformToken
+    | PlatformOidc
+)
 
 #: Kind name -> model, in the order kinds are listed; :func:`register_kind` adds to it.
 MODELS: dict[str, type[ProfileBase]] = {}
@@ -214,40 +268,20 @@ def base_type(annotation: Any) -> Any:
         return base_type(first)
     if origin is typing.Literal:
         return str
+    if origin in (list, tuple):
+        return origin
     return annotation
 
 
-for _model in (StandaloneInCluster, StandalonePortForward, PlatformInCluster, PlatformDex):
+for _model in (
+    StandaloneInCluster,
+    StandalonePortForward,
+    PlatformInCluster,
+    PlatformDex,
+    PlatformToken,
+    PlatformOidc,
+):
     register_kind(_model)
-
-
-def profiles_file_model() -> type[BaseModel]:
-    """The whole file, every registered kind included: only used for the JSON Schema."""
-    from pydantic import create_model
-
-    kinds: Any = typing.Union[tuple(MODELS.values())]  # noqa: UP007 - built at run time
-    profile = Annotated[kinds, Field(discriminator="kind")]
-    model: type[BaseModel] = create_model(
-        "ProfilesFile",
-        __doc__="The profiles file.",  # its place in the schema; json_schema() words it
-        __config__=ConfigDict(extra="forbid", title="kfp-profiles file"),
-        version=(
-            Literal[1] | None,
-            Field(default=None, description="File format version."),
-        ),
-        default=(
-            str | None,
-            Field(
-                default=None,
-                description="Profile used when no name is given and KFP_PROFILE is unset.",
-            ),
-        ),
-        profiles=(
-            dict[str, profile],
-            Field(default_factory=dict, description="Profiles by name."),
-        ),
-    )
-    return model
 
 
 def check_is_table(name: str, data: Any, source: str) -> None:
@@ -298,6 +332,10 @@ def validate_profile(
                 f"valid fields are {', '.join(sorted(allowed))}.",
                 key,
             )
+    for group in alternatives_of(kind):
+        given = [name for name in group if data.get(name) is not None]
+        if len(given) > 1:
+            raise fail(f"{' and '.join(f'`{n}`' for n in given)} are both set; keep one.", given[1])
     try:
         return model.model_validate(dict(data))
     except ValidationError as exc:
@@ -333,27 +371,3 @@ def _invalid_value(kind: str, field: str, error: Any, text: str | None) -> str:
     shown = f" = {value!r}" if error["loc"] else ""
     doc = _field_doc(kind, field).removesuffix(".")
     return f"`{field}`{shown} is invalid: {rule} ({doc})."
-
-
-def json_schema() -> dict[str, Any]:
-    """The JSON Schema of the file, for editors (Taplo, Even Better TOML) and ``schemas/``."""
-    from pydantic.json_schema import GenerateJsonSchema
-
-    class TomlSchema(GenerateJsonSchema):
-        # TOML has no null: an optional field is simply left out.
-        def nullable_schema(self, schema: Any) -> Any:
-            return self.generate_inner(schema["schema"])
-
-        def default_schema(self, schema: Any) -> Any:
-            generated = super().default_schema(schema)
-            if generated.get("default", 0) is None:
-                generated.pop("default")
-            return generated
-
-    schema = profiles_file_model().model_json_schema(schema_generator=TomlSchema)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["description"] = (
-        "Connection profiles for the Kubeflow Pipelines SDK (kfp-profiles). "
-        "Secrets never go in this file: use `kfp-profiles secret set NAME`."
-    )
-    return schema

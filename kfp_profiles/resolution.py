@@ -34,7 +34,7 @@ from .errors import (
     UnknownFieldArgumentError,
     did_you_mean,
 )
-from .fields import MASK, fields_of, mask
+from .fields import MASK, alternatives_of, fields_of, mask
 from .files import ProfilesConfig, load_config
 from .models import (
     MODELS,
@@ -208,6 +208,10 @@ def _pod_namespace() -> str | None:
         return None
 
 
+#: How layers rank where alternatives (a token command, a token file) meet.
+_RANKS = {"arg": 3, "env": 2, "file": 1}
+
+
 def layer_values(
     name: str,
     table: Mapping[str, Any],
@@ -248,6 +252,16 @@ def layer_values(
     for field_name, value in overrides.items():
         if value is not None:
             put(field_name, value, "arg")
+    for group in alternatives_of(str(kind)):
+        # Alternatives set by different layers: the higher one wins, as for one field.
+        given = [name for name in group if values.get(name) is not None]
+        ranks = {name: _RANKS.get(sources[name].partition(":")[0], 0) for name in given}
+        if len(given) > 1 and len(set(ranks.values())) > 1:
+            best = max(given, key=lambda name: ranks[name])
+            for name in given:
+                if name != best:
+                    values.pop(name)
+                    sources.pop(name)
 
     for spec in specs:
         if spec.path and isinstance(values.get(spec.name), str):

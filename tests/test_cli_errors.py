@@ -32,7 +32,10 @@ username = "me@example.com"
 namespace = "team-a"
 """
 
-KINDS = "standalone-in-cluster, standalone-port-forward, platform-in-cluster, platform-dex"
+KINDS = (
+    "standalone-in-cluster, standalone-port-forward, platform-in-cluster, platform-dex, "
+    "platform-token, platform-oidc"
+)
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,8 @@ CASES = [
         ["add", "x", "--kind", "dex"],
         2,
         "Invalid value for '--kind': 'dex' is not one of 'standalone-in-cluster', "
-        "'standalone-port-forward', 'platform-in-cluster', 'platform-dex'; see "
-        "`kfp-profiles add --help`.",
+        "'standalone-port-forward', 'platform-in-cluster', 'platform-dex', 'platform-token', "
+        "'platform-oidc'; see `kfp-profiles add --help`.",
     ),
     Case(
         "port is not a number",

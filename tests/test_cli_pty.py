@@ -87,7 +87,8 @@ def test_add_prompts_for_what_is_missing_and_stores_the_password(
     password = "typed-at-the-terminal-9x!"
     term = Terminal("add", "prod")
     term.expect(
-        "Kind (standalone-in-cluster, standalone-port-forward, platform-in-cluster, platform-dex): "
+        "Kind (standalone-in-cluster, standalone-port-forward, platform-in-cluster, platform-dex, "
+        "platform-token, platform-oidc): "
     )
     term.type("platform-dex")
     term.expect(

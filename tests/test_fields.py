@@ -16,8 +16,9 @@ from kfp_profiles import errors, fields
 from kfp_profiles.cli import run
 from kfp_profiles.cli.add import field_options
 from kfp_profiles.fields import FIELDS, MASK, FieldSpec, KindRule, column
-from kfp_profiles.models import MODELS, ProfileBase, json_schema, register_kind
+from kfp_profiles.models import MODELS, ProfileBase, register_kind
 from kfp_profiles.resolution import resolve
+from kfp_profiles.schema import json_schema
 
 from .helpers import write_profiles
 

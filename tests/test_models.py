@@ -6,7 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from kfp_profiles.models import json_schema, validate_profile
+from kfp_profiles.models import validate_profile
+from kfp_profiles.schema import json_schema
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,6 +38,8 @@ def test_schema_lists_every_kind_and_refuses_unknown_fields() -> None:
         "standalone-port-forward",
         "platform-in-cluster",
         "platform-dex",
+        "platform-token",
+        "platform-oidc",
     }
     assert all(d.get("additionalProperties") is False for d in schema["$defs"].values())
     assert "password" not in SCHEMA.read_text(encoding="utf-8").replace("secret set", "")

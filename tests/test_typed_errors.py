@@ -20,7 +20,10 @@ PORT_DOC = "(Local port; 0 lets kubectl pick one)."
 TIMEOUT_DOC = (
     "(Seconds each request may take, from connect to last byte; more than 0, at most 3600)."
 )
-KINDS = "standalone-in-cluster, standalone-port-forward, platform-in-cluster, platform-dex"
+KINDS = (
+    "standalone-in-cluster, standalone-port-forward, platform-in-cluster, platform-dex, "
+    "platform-token, platform-oidc"
+)
 
 
 @pytest.mark.parametrize(

@@ -89,7 +89,10 @@ def _collect_values(
 
 def _checked(spec: FieldSpec, value: Any) -> Any:
     """A value as the file should keep it: a path typed here is absolute (the file would
-    read a relative one from its own folder), and a CA bundle must hold certificates."""
+    read a relative one from its own folder), and a CA bundle must hold certificates.
+    A list (a command, scopes) is typed as one shell-quoted string."""
+    if spec.type is list and isinstance(value, str):
+        return spec.parse_text(value)
     if not spec.path or not isinstance(value, str):
         return value
     from ..paths import ca_bundle_problem, expand_path

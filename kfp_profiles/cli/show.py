@@ -157,7 +157,7 @@ def schema() -> None:
     """Print the JSON Schema of the profiles file (for editors' `#:schema` line)."""
     import json
 
-    from ..models import json_schema
+    from ..schema import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
 
