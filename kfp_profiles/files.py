@@ -28,6 +28,7 @@ from .errors import (
     ProfilesFileNotFoundError,
     ProfilesFileNotRegularError,
     ProfilesFileParseError,
+    ProfilesFileReadError,
     ProfilesFileTrustError,
     ProfilesFileUnreadableError,
     TopLevelValueError,
@@ -192,12 +193,24 @@ def render_key(name: str) -> str:
     return name if BARE_KEY.fullmatch(name) else json.dumps(name)
 
 
+#: A profiles file of a thousand profiles is about 200 KiB; past this, it is not one.
+_READ_LIMIT = 8 * 1024 * 1024
+
+
 def read_file(path: Path) -> str:
     """The file's text exactly as stored, line endings kept (edits write them back as found)."""
+    failure: ConfigError | None = None
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(_READ_LIMIT + 1)
     except PermissionError:
-        raise ProfilesFileUnreadableError(path=path) from None
+        failure = ProfilesFileUnreadableError(path=path)
+    except OSError as exc:  # /proc/self/mem and the like: an I/O error, not a file
+        failure = ProfilesFileReadError(path=path, reason=exc.strerror or type(exc).__name__)
+    if failure is not None:
+        raise failure
+    if len(data) > _READ_LIMIT:
+        raise ProfilesFileReadError(path=path, reason="it is larger than 8 MiB")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -132,6 +132,17 @@ _VERB = re.compile(r"\bverb:\s*(\w+)", re.IGNORECASE)
 _RESOURCE = re.compile(r"\bresource:\s*(?:[\w.-]+/)?(\w+)", re.IGNORECASE)
 
 
+def _never_follow_redirects(manager: Any) -> None:
+    """Redirects are answers to read (a login page), never to follow: urllib3 would even
+    parse a Location that is no URL (``http://[not-ipv6``) and raise a raw ValueError."""
+    urlopen = manager.urlopen
+
+    def without_redirects(method: str, url: str, redirect: bool = True, **kw: Any) -> Any:
+        return urlopen(method, url, redirect=False, **kw)
+
+    manager.urlopen = without_redirects
+
+
 def _search(pattern: re.Pattern[str], text: str) -> str:
     match = pattern.search(text)
     return match.group(1) if match else ""
@@ -236,6 +247,7 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
     def _install_hooks(self, api_client: Any, timeout: float) -> None:
         rest = api_client.rest_client
         keep_deadline(rest.pool_manager)
+        _never_follow_redirects(rest.pool_manager)
         send = rest.request
         call = api_client.call_api
         credentials = self._credentials

@@ -340,12 +340,14 @@ def validate_profile(
         return model.model_validate(dict(data))
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or "kind"
-        if error["type"] == "missing":
-            problem = f"`{field}` is required for kind '{kind}': {_field_doc(kind, field)}"
-        else:
-            problem = _invalid_value(kind, field, error, (texts or {}).get(field))
-        raise fail(problem.replace("..", "."), field) from None
+    # Raised here, not in the except block: pydantic's error repeats the bad value (a
+    # proxy URL with its password, say), and must not ride along as the context.
+    field = ".".join(str(part) for part in error["loc"]) or "kind"
+    if error["type"] == "missing":
+        problem = f"`{field}` is required for kind '{kind}': {_field_doc(kind, field)}"
+    else:
+        problem = _invalid_value(kind, field, error, (texts or {}).get(field))
+    raise fail(problem.replace("..", "."), field)
 
 
 def _field_doc(kind: str, field: str) -> str:

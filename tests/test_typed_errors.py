@@ -4,6 +4,9 @@ text rules, and odd arguments are refused by name."""
 
 from __future__ import annotations
 
+import http.server
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -210,3 +213,122 @@ def test_add_stores_a_relative_ca_bundle_as_an_absolute_path(
     assert run(["add", "x", "--kind", "standalone-in-cluster", "--ca-bundle", ca.name]) == 0
     assert f'ca_bundle = "{ca}"' in profiles_path.read_text()
     assert resolve("x").values()["ca_bundle"] == str(ca)
+
+
+# --- a token file that is not one token --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            "tok-en\nsecond-line",
+            "holds more than one token (a line break or a space that no token has)",
+        ),
+        ("tok en", "holds more than one token (a line break or a space that no token has)"),
+        ("tok\x07en", "holds more than one token (a character that no token has)"),
+        ("", "is empty"),
+        ("fifo", "is not a regular file (a pipe or a device)"),
+    ],
+)
+def test_a_token_file_that_is_not_one_token(
+    tmp_path: Path, profiles_path: Path, content: str, problem: str
+) -> None:
+    import os
+
+    token = tmp_path / "token"
+    if content == "fifo":
+        os.mkfifo(token, 0o600)
+    else:
+        token.write_text(content)
+    write_profiles(
+        profiles_path,
+        f'[profiles.pod]\nkind = "platform-in-cluster"\nhost = "http://127.0.0.1:9"\n'
+        f'token_path = "{token}"\n',
+    )
+    with pytest.raises(errors.TokenFileError) as caught:
+        get_client("pod")
+    message = str(caught.value)
+    assert message.startswith(f"Profile 'pod': the ServiceAccount token file {token} {problem}")
+    for secret_part in ("tok-en", "second-line", "tok en"):
+        assert secret_part not in message
+    assert caught.value.__context__ is None
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("fifo", "is not a regular file, so it cannot hold profiles"),
+        ("/dev/zero", "is not a regular file, so it cannot hold profiles"),
+        ("/dev/null", "is not a regular file, so it cannot hold profiles"),
+        ("/proc/self/mem", "cannot be read as a profiles file (Input/output error)"),
+    ],
+)
+def test_a_profiles_file_that_is_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, problem: str
+) -> None:
+    import os
+
+    if path == "fifo":
+        path = str(tmp_path / "fifo.toml")
+        os.mkfifo(path, 0o600)
+    monkeypatch.setenv("KFP_PROFILES_FILE", path)
+    with pytest.raises(errors.ConfigError) as caught:
+        get_client("dev")
+    assert str(caught.value) == f"{path} {problem}; point KFP_PROFILES_FILE at a profiles file."
+
+
+# --- a redirect to something that is not a URL ------------------------------------------------
+
+
+class _BadRedirect(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "http://[not-ipv6")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def bad_redirect() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BadRedirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_redirect_to_no_url_is_a_typed_error_for_the_login_and_the_api(
+    profiles_path: Path, bad_redirect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_profiles(
+        profiles_path,
+        f"""
+        [profiles.dex]
+        kind = "platform-dex"
+        host = "{bad_redirect}"
+        username = "me@example.com"
+        namespace = "team"
+        [profiles.plain]
+        kind = "standalone-in-cluster"
+        host = "{bad_redirect}"
+        """,
+    )
+    monkeypatch.setenv("KFP_PASSWORD", "not-sent")
+    with pytest.raises(errors.LoginFlowError) as login:
+        get_client("dex")
+    assert "the API URL answered 302" in str(login.value)
+    with pytest.raises(errors.BehindLoginError) as api:
+        get_client("plain").list_experiments()
+    assert str(api.value) == (
+        f"{bad_redirect} answered an unexpected redirect (302) to an address that is not a "
+        "URL for profile 'plain' (kind standalone-in-cluster): this host sits behind a "
+        'login; use a platform-dex profile for it (kind = "platform-dex", with your Dex '
+        "`username` and `namespace`)."
+    )

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Generator, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from .. import deadline
@@ -180,11 +180,26 @@ def _exchange(
             verify=tls_verify_setting(settings),
             proxies=proxies,
             stream=True,  # the body is read here, capped
+            hooks={"response": _drop_unusable_location},
         )
         with answer:
             return answer, deadline.read_capped(answer.iter_content(1 << 16))
     except OSError as exc:
         return exc
+
+
+def _drop_unusable_location(answer: requests.Response, **_: Any) -> requests.Response:
+    """A ``Location`` that is no URL (``http://[not-ipv6``) goes: requests would raise a raw
+    ValueError reading it, and the flow stops at an answer it cannot follow anyway."""
+    from urllib.parse import urljoin
+
+    location = answer.headers.get("Location")
+    if location is not None:
+        try:
+            urlsplit(urljoin(answer.url, location)).port  # noqa: B018 - raises on a bad host
+        except ValueError:
+            del answer.headers["Location"]
+    return answer
 
 
 def _proxy_keeps_deadline(http: requests.Session, url: str, proxy: str) -> None:

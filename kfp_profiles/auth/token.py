@@ -8,6 +8,8 @@ rotated token is used from the very next request, with no restart.
 from __future__ import annotations
 
 import os
+import re
+import stat
 from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING
 
@@ -32,23 +34,52 @@ def read_token(profile: str, path: str) -> str:
         raise TokenFileTrustError(
             profile=profile, path=path, problem=untrusted.problem, fix=untrusted.fix
         )
+    problem = _read_problem(path)
+    if problem is not None:
+        raise fail(problem)
     try:
         with open(path, "rb") as handle:
             content = handle.read(READ_CAP + 1)  # a token is 1 to 2 KiB; /dev/zero is endless
-        if len(content) > READ_CAP:
-            raise fail(f"is larger than {READ_CAP_TEXT}, far more than a token")
-        token = content.decode("utf-8").strip()
-    except FileNotFoundError:
-        raise fail("does not exist") from None
-    except IsADirectoryError:
-        raise fail("is a directory, not a file") from None
-    except PermissionError:
-        raise fail("cannot be read by this user (permission denied)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise fail(f"cannot be read ({type(exc).__name__})") from None
+    except OSError as exc:  # gone or locked away since the look above
+        problem = f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if problem is not None:
+        raise fail(problem)
+    if len(content) > READ_CAP:
+        raise fail(f"is larger than {READ_CAP_TEXT}, far more than a token")
+    token = content.decode("utf-8", "replace").strip()
+    # Checked here, not by the HTTP library, whose error would quote the whole token.
     if not token:
         raise fail("is empty")
+    if not _ONE_TOKEN.fullmatch(token):
+        inside = "a line break or a space" if any(c.isspace() for c in token) else "a character"
+        raise fail(f"holds more than one token ({inside} that no token has)")
     return token
+
+
+#: What a bearer token is made of: printable ASCII, no space (JWTs, opaque tokens).
+_ONE_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+def _read_problem(path: str) -> str | None:
+    """Why ``path`` cannot be read as a token file, in words; None when it can.
+
+    Asked before opening: opening a FIFO would wait for a writer forever.
+    """
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return "does not exist"
+    except PermissionError:
+        return "cannot be read by this user (permission denied)"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or type(exc).__name__})"
+    if stat.S_ISDIR(status.st_mode):
+        return "is a directory, not a file"
+    if not stat.S_ISREG(status.st_mode):
+        return "is not a regular file (a pipe or a device)"
+    if not os.access(path, os.R_OK):
+        return "cannot be read by this user (permission denied)"
+    return None
 
 
 class TokenFileCredentials:

@@ -187,6 +187,9 @@ from .config import (
     ProfilesFilePermissionError as ProfilesFilePermissionError,
 )
 from .config import (
+    ProfilesFileReadError as ProfilesFileReadError,
+)
+from .config import (
     ProfilesFileTrustError as ProfilesFileTrustError,
 )
 from .config import (

@@ -52,6 +52,17 @@ class ProfilesFileIsDirectoryError(ConfigError):
     )
 
 
+class ProfilesFileReadError(ConfigError):
+    fmt = (
+        "{path} cannot be read as a profiles file ({reason}); point KFP_PROFILES_FILE "
+        "at a profiles file."
+    )
+    cli_fmt = (
+        "{path} cannot be read as a profiles file ({reason}); point --file (or "
+        "KFP_PROFILES_FILE) at a profiles file."
+    )
+
+
 class ProfilesFileNotRegularError(ConfigError):
     fmt = (
         "{path} is not a regular file, so it cannot hold profiles; point KFP_PROFILES_FILE "
