@@ -104,3 +104,12 @@ def test_every_error_class_is_importable_from_the_errors_package() -> None:
         for value in vars(errors).values()
         if inspect.isclass(value) and value.__name__.endswith("Error")
     )
+
+
+def test_the_readme_lists_every_error_with_its_exit_status() -> None:
+    from kfp_profiles.errors import exit_status_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert exit_status_table() in readme, (
+        "README.md's exit-status table is stale: paste kfp_profiles.errors.exit_status_table()"
+    )

@@ -273,3 +273,33 @@ from .refusals import (
 from .refusals import (
     TokenRefusedError as TokenRefusedError,
 )
+
+#: What each exit status of the command line means (the README's table).
+EXIT_MEANINGS = {
+    0: "success",
+    1: "another error: the file cannot be written or is locked, `doctor` found a problem, "
+    "or an unexpected error (run with `--debug`)",
+    2: "the command line, the profiles file or a profile is wrong",
+    3: "the password or the OS keyring",
+    4: "the ServiceAccount token or its file",
+    5: "the host cannot be reached in time: refused, DNS, TLS, timeout, too large an answer",
+    6: "the login through the front door, or the session",
+    7: "the KFP API refused or failed the request",
+    8: "`kubectl port-forward` could not be started or made ready",
+    130: "interrupted (Ctrl-C)",
+}
+
+
+def exit_status_table() -> str:
+    """The README's exit-status table: each status, its meaning, and every error class with
+    it (a test keeps the README in step with the classes)."""
+    import inspect
+
+    classes: dict[int, list[str]] = {}
+    for name, value in sorted(globals().items()):
+        if inspect.isclass(value) and issubclass(value, KfpProfilesError):
+            classes.setdefault(value.exit_code, []).append(f"`{name}`")
+    lines = ["| status | meaning | errors |", "|---|---|---|"]
+    for status, meaning in EXIT_MEANINGS.items():
+        lines.append(f"| {status} | {meaning} | {', '.join(classes.get(status, [])) or '-'} |")
+    return "\n".join(lines) + "\n"
