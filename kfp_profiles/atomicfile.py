@@ -3,8 +3,8 @@
 A crash leaves the old file or the new one, whole: the new bytes go to a temp
 file in the same folder, are fsynced and renamed over the old file, and the
 folder is fsynced so the rename lasts. New files are 0600 in a 0700 folder. A
-read-modify-write holds :func:`locked` (``fcntl.flock`` on a sibling
-``.NAME.lock``), so concurrent writers never lose each other's changes, and
+read-modify-write holds :func:`locked` (``fcntl.flock`` on the file's folder:
+no lock file beside it), so concurrent writers never lose each other's changes, and
 may then :func:`remove_stale_temp_files` of writers that died before their
 rename.
 
@@ -50,12 +50,15 @@ FOLDER_MODE = 0o700
 
 
 def lock_path(path: Path) -> Path:
-    """The sibling file whose lock guards ``path``'s read-modify-write.
+    """What is locked to guard ``path``'s read-modify-write: the folder of the real file.
 
-    Beside the real file, not a symlink to it: two links to one file share one lock.
+    The folder itself, so no lock file is ever left beside the user's file (and none
+    is deleted, which would let two writers each hold a lock of their own); the real
+    file's folder, not a symlink's, so two links to one file share one lock. Where a
+    folder cannot be locked (Windows, a folder this user cannot open), a lock file
+    beside the real file serves, and stays.
     """
-    target = Path(os.path.realpath(path))
-    return target.with_name(f".{target.name}.lock")
+    return Path(os.path.realpath(path)).parent
 
 
 @contextlib.contextmanager
@@ -63,7 +66,13 @@ def locked(path: Path, timeout: float | None = None) -> Iterator[None]:
     """Hold the edit lock of ``path`` (waiting up to ``timeout`` for another writer)."""
     timeout = LOCK_TIMEOUT_SECONDS if timeout is None else timeout
     lock_file = lock_path(path)
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    try:
+        if sys.platform == "win32":
+            raise PermissionError  # no folder locks there: the sibling file below
+        fd = os.open(lock_file, os.O_RDONLY | os.O_DIRECTORY)
+    except PermissionError:  # a folder this user may write to but not open (mode -wx)
+        lock_file = Path(os.path.realpath(path)).with_name(f".{Path(path).name}.lock")
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
         _acquire(fd, path, lock_file, timeout)
         yield

@@ -70,7 +70,7 @@ def test_a_symlink_is_written_through(tmp_path: Path) -> None:
     atomicfile.write_atomic(link, "new")
     assert link.is_symlink()
     assert real.read_text() == "new"
-    assert atomicfile.lock_path(link) == real.with_name(".file.toml.lock")
+    assert atomicfile.lock_path(link) == real.parent  # the real file's folder, not the link's
 
 
 def test_a_cache_write_replaces_a_symlink_instead_of_writing_through_it(tmp_path: Path) -> None:
@@ -237,3 +237,9 @@ def test_a_writer_killed_between_temp_file_and_rename_leaves_the_old_file(
     assert not temp_file.exists()
     assert text_of(profiles_file).startswith(ORIGINAL)
     assert "victim" not in tomllib.loads(text_of(profiles_file))["profiles"]
+
+
+def test_an_edit_leaves_no_lock_file_beside_the_profiles_file(profiles_file: Path) -> None:
+    editing.add_profile("x", {"kind": "standalone-in-cluster"})
+    editing.add_profile("y", {"kind": "standalone-in-cluster"})
+    assert sorted(p.name for p in profiles_file.parent.iterdir()) == [profiles_file.name]
