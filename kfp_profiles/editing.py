@@ -326,6 +326,15 @@ def set_default_profile(name: str, *, config: ProfilesConfig | None = None) -> P
     return path
 
 
+def clear_default(*, config: ProfilesConfig | None = None) -> Path | None:
+    """Remove `default` from the file that sets it; that file, or None when none did."""
+    config = config if config is not None else load_config()
+    if config.default_file is None:
+        return None
+    _change_default(config.default_file, only_if=None, new=None)
+    return config.default_file
+
+
 def _change_default(path: Path, *, only_if: str | None, new: str | None) -> bool:
     """Set (or with None remove) `default` in ``path``; True when the file changed.
 
@@ -358,52 +367,12 @@ def _retarget_default(text: str, data: dict[str, Any], name: str | None) -> str:
 
 # --- a new file ---------------------------------------------------------------------------
 
-STARTER_FILE = """\
-# Connection profiles for the Kubeflow Pipelines SDK (kfp-profiles).
-#
-#   from kfp_profiles import get_client
-#   client = get_client("dev")        # or get_client() with KFP_PROFILE=dev
-#
-# Add profiles with `kfp-profiles add NAME --kind KIND ...` or by hand below;
-# `kfp-profiles list` shows them and `kfp-profiles check NAME` tries one.
-# Passwords never go in this file: `kfp-profiles secret set NAME` stores one
-# in the OS keyring (or set KFP_PASSWORD for one process).
-# Editors validate this file against `kfp-profiles schema` (save its output and
-# name it in a `#:schema <path>` first line: Taplo, VS Code's Even Better TOML).
-
-version = 1
-# default = "dev"                   # used when no name is given and KFP_PROFILE is unset
-
-# A laptop reaching a standalone KFP: kubectl port-forward is started for you.
-# [profiles.dev]
-# kind = "standalone-port-forward"
-# k8s_namespace = "kubeflow"
-# local_port = 3000
-# kube_context = "kind-kfp"         # kubectl's current context when unset
-
-# A laptop logging in to a Kubeflow Platform through Dex.
-# [profiles.prod]
-# kind = "platform-dex"
-# host = "https://kubeflow.example.com/pipeline"
-# username = "user@example.com"
-# connector = "local"               # or "ldap"
-# namespace = "kubeflow-user-example-com"
-# ca_bundle = "~/certs/corp-ca.pem"
-
-# A notebook or pipeline pod of a Kubeflow Platform (projected ServiceAccount token).
-# [profiles.in-cluster]
-# kind = "platform-in-cluster"
-# namespace = "kubeflow-user-example-com"   # the pod's own namespace when unset
-
-# A pod talking to a standalone KFP.
-# [profiles.standalone]
-# kind = "standalone-in-cluster"
-# k8s_namespace = "kubeflow"
-"""
-
 
 def init_file(path: Path, *, force: bool = False) -> Path | None:
-    """Write the commented starter file; returns where a replaced file was backed up."""
+    """Write the commented starter file and the schema it names; returns where a replaced
+    file was backed up."""
+    from .starter import SCHEMA_FILE_NAME, schema_text, starter_file
+
     with _writing(path):
         backup: Path | None = None
         if path.exists():
@@ -413,5 +382,7 @@ def init_file(path: Path, *, force: bool = False) -> Path | None:
                 raise ProfilesFileExistsError(path=path)
             backup = path.with_name(path.name + ".bak")
             _write(backup, path.read_bytes())
-        _write(path, STARTER_FILE)
+        _write(path, starter_file())
+        # Beside it, the schema its first line names, for editors that validate as you type.
+        _write(path.with_name(SCHEMA_FILE_NAME), schema_text())
         return backup

@@ -56,7 +56,7 @@ CASES = [
         "unknown command",
         ["lst"],
         2,
-        "No such command 'lst'. Did you mean 'list'? See `kfp-profiles --help`.",
+        "No such command 'lst'. (Did you mean one of: 'list', 'set'?) See `kfp-profiles --help`.",
     ),
     Case(
         "unknown option",

@@ -50,7 +50,9 @@ def test_console_script_and_python_m_both_run(profiles_path: Path) -> None:
                 "rename",
                 "schema",
                 "secret",
+                "set",
                 "show",
+                "unset",
                 "use",
             ]
         )
@@ -205,7 +207,7 @@ def test_a_mistyped_command_gets_a_suggestion_in_a_fresh_process(profiles_path: 
     done = cli("lst")
     assert done.returncode == 2
     assert done.stderr == (
-        "kfp-profiles: error: No such command 'lst'. Did you mean 'list'? See "
+        "kfp-profiles: error: No such command 'lst'. (Did you mean one of: 'list', 'set'?) See "
         "`kfp-profiles --help`.\n"
     )
 

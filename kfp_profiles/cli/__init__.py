@@ -65,6 +65,7 @@ _EPILOG = (
 COMMAND_MODULES = {
     **dict.fromkeys(("init", "list", "remove", "rename", "use"), "manage"),
     "add": "add",
+    **dict.fromkeys(("set", "unset"), "edit"),
     **dict.fromkeys(("show", "current", "env", "schema"), "show"),
     **dict.fromkeys(("secret", "login", "logout"), "credentials"),
     **dict.fromkeys(("check", "doctor", "port-forward"), "diagnose"),
@@ -90,8 +91,10 @@ SHORT_HELP = {
     "rename": "Rename a profile; its password and session move too.",
     "schema": "Print the JSON Schema of the profiles file.",
     "secret": "Store or delete a profile's password in the OS keyring.",
+    "set": "Set fields of a profile (FIELD=VALUE), checked first.",
     "show": "Show a profile as get_client() would use it.",
-    "use": "Make a profile the default.",
+    "unset": "Remove fields of a profile, so their defaults apply.",
+    "use": "Make a profile the default (--unset clears it).",
 }
 
 

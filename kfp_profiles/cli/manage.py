@@ -180,11 +180,18 @@ _CARRIED = {
 
 
 @click.command()
-@profile_argument()
-def use(name: str) -> None:
+@profile_argument(required=False)
+@click.option("--unset", is_flag=True, help="Clear the default instead.")
+def use(name: str | None, unset: bool) -> None:
     """Make NAME the default profile (`default` in the first profiles file)."""
-    from ..editing import set_default_profile
+    from ..editing import clear_default, set_default_profile
 
+    if unset == (name is not None):
+        raise click.UsageError("pass a profile NAME, or --unset to clear the default")
+    if name is None:
+        cleared = clear_default(config=profiles_config())
+        click.echo(f"Cleared the default (in {cleared})." if cleared else "No default was set.")
+        return
     path = set_default_profile(name, config=profiles_config())
     click.echo(f"Default profile is now '{name}' (in {path}).")
     selected = os.environ.get(PROFILE_ENV)

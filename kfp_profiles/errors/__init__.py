@@ -121,6 +121,9 @@ from .config import (
     EditWouldNotParseError as EditWouldNotParseError,
 )
 from .config import (
+    FieldEditError as FieldEditError,
+)
+from .config import (
     FileEditError as FileEditError,
 )
 from .config import (

@@ -145,6 +145,10 @@ class KindArgumentError(KindChangeError):
     )
 
 
+class FieldEditError(ConfigError):
+    fmt = "Profile '{profile}': cannot change `{field}`: {problem}."
+
+
 class CaBundleError(ConfigError):
     fmt = (
         "Profile '{profile}': `ca_bundle` {path} (set in {source}) {problem}; point it at "
