@@ -21,6 +21,13 @@ _LAZY = {
     "client_for": "client",
     "resolve": "resolution",
     "list_profiles": "listing",
+    "add_profile": "editing",
+    "set_default_profile": "editing",
+    "clear_default": "editing",
+    "set_fields": "field_edits",
+    "unset_fields": "field_edits",
+    "remove_profile": "profile_ops",
+    "rename_profile": "profile_ops",
     "current": "listing",
     "ProfileSummary": "listing",
     "Selection": "listing",
@@ -51,6 +58,9 @@ if TYPE_CHECKING:  # `X as X` re-exports them for type checkers; a test keeps th
     from .client import get_client as get_client
     from .client import login as login
     from .client import logout as logout
+    from .editing import add_profile as add_profile
+    from .editing import clear_default as clear_default
+    from .editing import set_default_profile as set_default_profile
     from .errors import ConfigError as ConfigError
     from .errors import ConnectionFailedError as ConnectionFailedError
     from .errors import InvalidCredentialsError as InvalidCredentialsError
@@ -63,12 +73,16 @@ if TYPE_CHECKING:  # `X as X` re-exports them for type checkers; a test keeps th
     from .errors import SecretError as SecretError
     from .errors import SessionError as SessionError
     from .errors import TokenFileError as TokenFileError
+    from .field_edits import set_fields as set_fields
+    from .field_edits import unset_fields as unset_fields
     from .files import ProfilesConfig as ProfilesConfig
     from .files import load_config as load_config
     from .listing import ProfileSummary as ProfileSummary
     from .listing import Selection as Selection
     from .listing import current as current
     from .listing import list_profiles as list_profiles
+    from .profile_ops import remove_profile as remove_profile
+    from .profile_ops import rename_profile as rename_profile
     from .resolution import ResolvedProfile as ResolvedProfile
     from .resolution import resolve as resolve
 
