@@ -560,3 +560,19 @@ def test_check_of_a_standalone_kfp_passes_every_step(profiles_path: Path) -> Non
     assert steps["authenticate"].detail == "no login for kind standalone-in-cluster"
     assert steps["healthz"].detail.startswith("single-user KFP")
     assert steps["list experiments"].detail == "1 experiment"
+
+
+def test_doctor_host_honours_its_timeout(profiles_path: Path) -> None:
+    import time
+
+    from kfp_profiles.testing import Blackhole
+
+    from .helpers import cli
+
+    with Blackhole() as url:
+        started = time.monotonic()
+        done = cli("doctor", "--host", url, "--timeout", "1")
+        elapsed = time.monotonic() - started
+    assert done.returncode == 1
+    assert "did not finish within 1 s" in done.stdout, done.stdout
+    assert elapsed < 1 + 8  # the probe stops at its 1 s deadline, not the 10 s default

@@ -73,9 +73,18 @@ _MARKS = {"ok": "ok", "warn": "WARN", "fail": "FAIL", "info": "--"}
 @click.option(
     "--host", metavar="URL", help="Fingerprint the front door at URL instead of the profile's host."
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, 3600, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Bound on probing --host (default 10 s; a profile's host: its own timeout).",
+)
 @click.option("--offline", is_flag=True, help="Do not contact the profile's host.")
 @click.pass_context
-def doctor(ctx: click.Context, name: str | None, host: str | None, offline: bool) -> None:
+def doctor(
+    ctx: click.Context, name: str | None, host: str | None, timeout: float | None, offline: bool
+) -> None:
     """Diagnose the machine and profile NAME (default: the selected one).
 
     Reports the profiles file and its permissions, the keyring backend, whether
@@ -91,7 +100,12 @@ def doctor(ctx: click.Context, name: str | None, host: str | None, offline: bool
         _check_host_option(host)
     chosen_by = "from --file" if file_option() else None
     run = run_doctor(
-        name, host=host, probe=not offline, files=profiles_files(), files_chosen_by=chosen_by
+        name,
+        host=host,
+        probe=not offline,
+        files=profiles_files(),
+        files_chosen_by=chosen_by,
+        timeout=timeout,
     )
     findings = list(_each_printed(run))
     if any(finding.status == "fail" for finding in findings):

@@ -30,11 +30,14 @@ def run_doctor(
     probe: bool = True,
     files: tuple[Path, ...] | None = None,
     files_chosen_by: str | None = None,
+    timeout: float | None = None,
 ) -> Iterator[Finding]:
     """Every finding, in report order; profile-specific ones for ``name`` (or the selected one).
 
     ``files`` are the profiles files to check (default: KFP_PROFILES_FILE's, else the
     default location), and ``files_chosen_by`` says who chose them, for the report.
+    ``timeout`` bounds the probe of ``host`` (default 10 s; a profile's host is probed
+    within the profile's own ``timeout``).
     """
     from ..resolution import resolve
 
@@ -76,13 +79,18 @@ def run_doctor(
             return
         url = resolved.host
     if url is not None:
-        yield from _front_door_findings(url, resolved if host is None else None)
+        yield from _front_door_findings(url, resolved if host is None else None, timeout)
 
 
-def _front_door_findings(url: str, resolved: ResolvedProfile | None) -> Iterator[Finding]:
+def _front_door_findings(
+    url: str, resolved: ResolvedProfile | None, timeout: float | None = None
+) -> Iterator[Finding]:
     """The fingerprint of ``url`` (the host of ``resolved`` when given) and what it suggests."""
     try:
-        door = fingerprint(url) if resolved is None else fingerprint_profile(resolved)
+        if resolved is not None:
+            door = fingerprint_profile(resolved)
+        else:
+            door = fingerprint(url) if timeout is None else fingerprint(url, timeout=timeout)
     except ConnectionFailedError as exc:
         cause = f"nothing answers at {url}: {exc.fields.get('cause', exc)}"
         if resolved is not None and resolved.forward_is_managed:
