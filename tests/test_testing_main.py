@@ -21,7 +21,7 @@ def test_the_emulator_runs_in_the_foreground_and_a_profile_reaches_it(
     )
     try:
         assert child.stdout is not None
-        printed = []
+        printed: list[str] = []
         while not printed or printed[-1] != "Ctrl-C stops it.\n":
             printed.append(child.stdout.readline())
             assert printed[-1], "the emulator ended before it was ready"

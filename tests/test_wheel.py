@@ -54,7 +54,7 @@ def test_the_wheel_carries_the_package_and_complete_metadata(wheel: Path) -> Non
     for dependency in ("kfp", "requests", "pydantic-settings", "keyring", "tomli-w"):
         assert any(line.lower().startswith(dependency) for line in requires), dependency
     assert "kfp-profiles = kfp_profiles.cli:main" in entry_points
-    assert metadata.get_payload().startswith("# kfp-profiles")  # the README
+    assert str(metadata.get_payload()).startswith("# kfp-profiles")  # the README
 
 
 def test_a_fresh_venv_runs_the_installed_command(wheel: Path, tmp_path: Path) -> None:
