@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from tests.handwritten import BETWEEN, DEV, HEAD, ORIGINAL, PROD, STAGING, TAIL_GAP
 from tests.helpers import (
@@ -249,3 +250,20 @@ def test_list_shows_descriptions_and_prints_json_for_scripts(profiles_path: Path
         "problem": None,
     }
     assert listed["profiles"][1]["problem"].startswith("Profile 'typo' in ")
+
+
+def test_removing_a_profile_says_which_definition_now_shows_through(
+    profiles_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = write_profiles(profiles_path, '[profiles.dev]\nkind = "standalone-in-cluster"\n')
+    second = write_profiles(
+        profiles_path.with_name("team.toml"),
+        '[profiles.dev]\nkind = "standalone-in-cluster"\nk8s_namespace = "team"\n',
+    )
+    monkeypatch.setenv("KFP_PROFILES_FILE", f"{first}:{second}")
+    done = cli("remove", "dev")
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[0] == f"Removed profile 'dev' from {first}."
+    assert done.stdout.splitlines()[-1] == (
+        f"'dev' is still defined in {second}, which now shows through."
+    )

@@ -168,6 +168,9 @@ def _remove_or_rename(name: str, new_name: str | None) -> None:
         click.echo(_CARRIED["session"][done.session])
     if done.left_behind is not None:
         warn(str(done.left_behind))
+    under = profiles_config().profiles.get(name)  # another file may define it too
+    if under is not None:
+        click.echo(f"'{name}' is still defined in {under.file}, which now shows through.")
 
 
 _CARRIED = {
