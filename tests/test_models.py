@@ -54,5 +54,5 @@ def test_example_file_is_valid_and_points_at_the_schema() -> None:
         validate_profile(name, table, str(example)).kind
         for name, table in document["profiles"].items()
     }
-    assert len(kinds) == 4
+    assert len(kinds) == 6
     assert document["default"] in document["profiles"]
