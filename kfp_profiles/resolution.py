@@ -295,6 +295,7 @@ def resolve(
     name: str | None = None,
     *,
     password: str | SecretStr | None = None,
+    token: str | SecretStr | None = None,
     config: ProfilesConfig | None = None,
     **overrides: Any,
 ) -> ResolvedProfile:
@@ -356,7 +357,7 @@ def resolve(
                 profile=chosen, path=profile.ca_bundle, problem=problem, source=_in_words(where)
             )
 
-    given = {"password": password}
+    given = {"password": password, "token": token}
     secrets: dict[str, SecretStr] = {}
     for spec in fields_of(profile.kind):
         if not spec.secret:

@@ -215,3 +215,20 @@ def _describe_source(source: str) -> str:
     if source.startswith("env:"):
         return source[4:]
     return "the host= argument" if source == "arg" else source
+
+
+# --- platform-token: the bearer token, in the same entry a Dex password has -----------------
+
+
+def get_token(profile: str) -> SecretStr | None:
+    """The bearer token stored for ``profile`` (service ``kfp-profiles``), if any."""
+    value = keyring_get(PASSWORD_SERVICE, profile)
+    return SecretStr(value) if value else None
+
+
+def set_token(profile: str, token: SecretStr) -> None:
+    keyring_set(PASSWORD_SERVICE, profile, token.get_secret_value())
+
+
+def delete_token(profile: str) -> bool:
+    return keyring_delete(PASSWORD_SERVICE, profile)
