@@ -46,7 +46,7 @@ class BearerTokenError(KfpProfilesError):
     """A platform-token profile's token cannot be had or cannot be used."""
 
     exit_code = 4
-    defaults: ClassVar[dict[str, Any]] = {"path": "", "command": ""}
+    defaults: ClassVar[dict[str, Any]] = {"path": "", "command": "", "source": "the token's source"}
     tables: ClassVar[Tables] = {
         "where": ("source", TOKEN_SOURCE_WORDS),
         "fix": ("source", TOKEN_SOURCE_FIXES),
@@ -107,6 +107,7 @@ class TokenCommandError(BearerTokenError):
         "yourself to see why, or fix `token_command` in {named_in}."
     )
     defaults: ClassVar[dict[str, Any]] = {"stderr": "", "named_in": "the profiles file"}
+    tables: ClassVar[Tables] = {}  # its own words name the command and where it is set
 
     def __init__(self, message: str | None = None, **fields: Any) -> None:
         source = str(fields.get("named_by", ""))
