@@ -222,13 +222,8 @@ def _describe_source(source: str) -> str:
 
 def get_token(profile: str) -> SecretStr | None:
     """The bearer token stored for ``profile`` (service ``kfp-profiles``), if any."""
-    value = keyring_get(PASSWORD_SERVICE, profile)
-    return SecretStr(value) if value else None
+    return get_password(profile)
 
 
 def set_token(profile: str, token: SecretStr) -> None:
-    keyring_set(PASSWORD_SERVICE, profile, token.get_secret_value())
-
-
-def delete_token(profile: str) -> bool:
-    return keyring_delete(PASSWORD_SERVICE, profile)
+    set_password(profile, token)

@@ -29,6 +29,8 @@ from kfp_profiles.testing import Emulator
 from .helpers import FAKES, running
 
 NAMESPACE = "kubeflow-user-example-com"
+V1 = "client.authentication.k8s.io/v1"
+CERT = {"clientCertificateData": "x"}
 SECRET = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2VjcmV0LXNpZ25hdHVyZQ"
 
 
@@ -36,8 +38,13 @@ def spec(*argv: str, timeout: float = 20.0, named_by: str = "file:/p/profiles.to
     return CommandSpec("ci", tuple(argv), timeout, named_by)
 
 
-def python(code: str, **kwargs: float) -> CommandSpec:
-    return spec(sys.executable, "-c", code, **kwargs)
+def python(code: str, timeout: float = 20.0) -> CommandSpec:
+    return spec(sys.executable, "-c", code, timeout=timeout)
+
+
+def printing(payload: dict[str, object]) -> str:
+    """Python code that prints ``payload`` as JSON."""
+    return f"print({json.dumps(json.dumps(payload))})"
 
 
 def fails(command: CommandSpec) -> TokenCommandError:
@@ -180,11 +187,11 @@ def test_a_hung_command_and_its_children_are_stopped_at_the_timeout(tmp_path: Pa
         ("print('{\"kind\": ')", "printed text that starts like JSON but is not JSON"),
         ('print(\'{"kind": "Pod"}\')', "printed JSON that is not a Kubernetes ExecCredential"),
         (
-            'print(\'{"kind": "ExecCredential", "apiVersion": "client.authentication.k8s.io/v1", "status": {}}\')',
+            printing({"kind": "ExecCredential", "apiVersion": V1, "status": {}}),
             "printed an ExecCredential with no status.token",
         ),
         (
-            'print(\'{"kind": "ExecCredential", "apiVersion": "client.authentication.k8s.io/v1", "status": {"clientCertificateData": "x"}}\')',
+            printing({"kind": "ExecCredential", "apiVersion": V1, "status": CERT}),
             "printed an ExecCredential with a client certificate, not a token",
         ),
         (

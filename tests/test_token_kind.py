@@ -276,7 +276,10 @@ def test_a_new_process_within_the_tokens_life_runs_no_command_and_sends_one_requ
         cached = list((isolated_home / ".cache" / "kfp-profiles").glob("*token*"))
         assert [oct(p.stat().st_mode & 0o777) for p in cached] == ["0o600"]
         emu.reset_counts()
-        code = "import kfp_profiles; print(len(kfp_profiles.get_client('t').list_experiments().experiments))"
+        code = (
+            "import kfp_profiles\n"
+            "print(len(kfp_profiles.get_client('t').list_experiments().experiments))"
+        )
         done = subprocess.run(
             [sys.executable, "-c", code],
             capture_output=True,
@@ -401,7 +404,7 @@ def test_an_expired_token_is_named_before_the_gateway_sees_it(
 def test_a_token_with_whitespace_inside_is_a_typed_error_without_the_token(
     profiles_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    error, token, sent = refused(monkeypatch, profiles_path, lambda emu: "abc.def ghi.jkl")
+    error, _, sent = refused(monkeypatch, profiles_path, lambda emu: "abc.def ghi.jkl")
     assert isinstance(error, TokenTextError)
     assert str(error) == (
         "Profile 't': KFP_TOKEN gave no usable bearer token (it has whitespace at character 8, "
