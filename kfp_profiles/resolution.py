@@ -311,6 +311,10 @@ def resolve(
         raise config.profile_not_found(chosen, why)
     check_is_table(chosen, entry.data, str(entry.file))
     kind = entry.data.get("kind")
+    if token is not None and not any(
+        spec.name == "token" for spec in fields_of(kind if isinstance(kind, str) else "")
+    ):
+        overrides["token"] = token  # refused below as a field this kind does not have
     wanted = overrides.get("kind")
     if wanted is not None and wanted != kind:
         # As with KFP_KIND: the file owns the kind, the caller picks another profile.

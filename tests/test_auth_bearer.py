@@ -313,3 +313,26 @@ def test_the_credentials_repr_shows_no_token(
     assert repr(credentials).startswith(
         "BearerCredentials(source='env:KFP_TOKEN', token=BearerToken(text='***'"
     )
+
+
+@pytest.mark.parametrize(
+    "content", ["not json", '{"token": 1}', '{"token": "a b", "origin": "x"}', "[]"]
+)
+def test_an_unreadable_cached_token_is_ignored_and_the_command_runs(
+    content: str,
+    profiles_path: Path,
+    tmp_path: Path,
+    emu: Emulator,
+    no_keyring: None,
+    isolated_home: Path,
+) -> None:
+    token = emu.mint_token(issuer="kubernetes")
+    profile(profiles_path, counter_command(tmp_path, token))
+    folder = isolated_home / ".cache" / "kfp-profiles"
+    folder.mkdir(parents=True, mode=0o700)
+    cached = folder / "session-ci%23token.json"
+    cached.write_text(content)
+    cached.chmod(0o600)
+    assert header(BearerCredentials.for_profile(resolve("ci"))) == f"Bearer {token}"
+    assert runs(tmp_path) == 1
+    assert json.loads(cached.read_text())["token"] == token  # replaced by the new one

@@ -216,13 +216,12 @@ def _token_from_json(text: str, origin: str, command: str) -> BearerToken | None
         data = json.loads(text)
         token = str(data["token"])
         expires_at = data.get("expires_at")
+        expiry = float(expires_at) if expires_at is not None else None
         got_at = float(data.get("got_at") or time.time())
-        if str(data["origin"]).lower() != origin.lower() or data.get("command") != command:
-            log.debug("The cached token is for another host or command.")
-            return None
-    except (ValueError, KeyError, TypeError):
+        ours = str(data["origin"]).lower() == origin.lower() and data.get("command") == command
+    except (ValueError, KeyError, TypeError, AttributeError):
+        ours, token = False, ""
         log.warning("Ignoring an unreadable cached token.")
+    if not ours or check_token_text(token) is not None:
         return None
-    if check_token_text(token) is not None:
-        return None
-    return BearerToken(token, float(expires_at) if expires_at is not None else None, got_at)
+    return BearerToken(token, expiry, got_at)
