@@ -64,6 +64,7 @@ def get_client(
     name: str | None = None,
     *,
     password: str | SecretStr | None = None,
+    token: str | SecretStr | None = None,
     prompt: bool = False,
     config: ProfilesConfig | None = None,
     **overrides: Any,
@@ -72,11 +73,12 @@ def get_client(
 
     ``overrides`` are profile fields that win over the environment and the file,
     e.g. ``get_client("prod", namespace="team-a")``. ``password`` is used for a
-    Dex login instead of ``KFP_PASSWORD`` or the keyring; with ``prompt=True`` a
+    Dex login instead of ``KFP_PASSWORD`` or the keyring, ``token`` the bearer token of a
+    platform-token profile instead of any other source; with ``prompt=True`` a
     person at a terminal or notebook is asked when no password is stored.
     ``config`` is the profiles to pick from (default: :func:`~kfp_profiles.load_config`).
     """
-    resolved = resolve(name, password=password, config=config, **overrides)
+    resolved = resolve(name, password=password, token=token, config=config, **overrides)
     return client_for(resolved, prompt=prompt)
 
 
@@ -97,12 +99,13 @@ def login(
     name: str | None = None,
     *,
     password: str | SecretStr | None = None,
+    token: str | SecretStr | None = None,
     prompt: bool = False,
     config: ProfilesConfig | None = None,
     **overrides: Any,
 ) -> LoginResult:
     """Log in now (platform-dex) and cache the session; other kinds need no login."""
-    resolved = resolve(name, password=password, config=config, **overrides)
+    resolved = resolve(name, password=password, token=token, config=config, **overrides)
     warn_if_unverified(resolved)
     if resolved.kind != "platform-dex":
         return LoginResult(resolved.name, resolved.kind, resolved.host, None, 0, None)

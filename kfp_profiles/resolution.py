@@ -295,6 +295,7 @@ def resolve(
     name: str | None = None,
     *,
     password: str | SecretStr | None = None,
+    token: str | SecretStr | None = None,
     config: ProfilesConfig | None = None,
     **overrides: Any,
 ) -> ResolvedProfile:
@@ -310,6 +311,10 @@ def resolve(
         raise config.profile_not_found(chosen, why)
     check_is_table(chosen, entry.data, str(entry.file))
     kind = entry.data.get("kind")
+    if token is not None and not any(
+        spec.name == "token" for spec in fields_of(kind if isinstance(kind, str) else "")
+    ):
+        overrides["token"] = token  # refused below as a field this kind does not have
     wanted = overrides.get("kind")
     if wanted is not None and wanted != kind:
         # As with KFP_KIND: the file owns the kind, the caller picks another profile.
@@ -356,7 +361,7 @@ def resolve(
                 profile=chosen, path=profile.ca_bundle, problem=problem, source=_in_words(where)
             )
 
-    given = {"password": password}
+    given = {"password": password, "token": token}
     secrets: dict[str, SecretStr] = {}
     for spec in fields_of(profile.kind):
         if not spec.secret:

@@ -215,3 +215,15 @@ def _describe_source(source: str) -> str:
     if source.startswith("env:"):
         return source[4:]
     return "the host= argument" if source == "arg" else source
+
+
+# --- platform-token: the bearer token, in the same entry a Dex password has -----------------
+
+
+def get_token(profile: str) -> SecretStr | None:
+    """The bearer token stored for ``profile`` (service ``kfp-profiles``), if any."""
+    return get_password(profile)
+
+
+def set_token(profile: str, token: SecretStr) -> None:
+    set_password(profile, token)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..auth.bearer_token import jwt_claims
 from ..constants import DEFAULT_TOKEN_PATH, SDK_TOKEN_PATH_ENV, TOKEN_AUDIENCE
 from ..models import PlatformInCluster
 from .findings import Finding, Status
@@ -30,15 +28,7 @@ def token_path_in_use(resolved: ResolvedProfile | None) -> str:
 
 def decode_jwt_claims(token: str) -> dict[str, Any] | None:
     """The payload of a JWT, unverified (for display only); None when it is not a JWT."""
-    parts = token.strip().split(".")
-    if len(parts) != 3:
-        return None
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
-    except (binascii.Error, ValueError, UnicodeError):
-        return None
-    return claims if isinstance(claims, dict) else None
+    return jwt_claims(token.strip())
 
 
 def describe_token(path: str, now: float | None = None) -> Finding:

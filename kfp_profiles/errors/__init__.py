@@ -99,6 +99,39 @@ from .base import (
 from .base import (
     did_you_mean as did_you_mean,
 )
+from .bearer import (
+    BearerRefusedError as BearerRefusedError,
+)
+from .bearer import (
+    BearerTokenError as BearerTokenError,
+)
+from .bearer import (
+    StoredTokenElsewhereError as StoredTokenElsewhereError,
+)
+from .bearer import (
+    TokenCommandError as TokenCommandError,
+)
+from .bearer import (
+    TokenCommandNotFoundError as TokenCommandNotFoundError,
+)
+from .bearer import (
+    TokenCommandOutputError as TokenCommandOutputError,
+)
+from .bearer import (
+    TokenCommandTimeoutError as TokenCommandTimeoutError,
+)
+from .bearer import (
+    TokenExpiredError as TokenExpiredError,
+)
+from .bearer import (
+    TokenMissingError as TokenMissingError,
+)
+from .bearer import (
+    TokenPathError as TokenPathError,
+)
+from .bearer import (
+    TokenTextError as TokenTextError,
+)
 from .config import (
     CaBundleError as CaBundleError,
 )
