@@ -109,7 +109,8 @@ def device_sign_in(
                 else ""
             )
         )
-        interval = float(grant.get("interval") or DEFAULT_INTERVAL)
+        given = grant.get("interval")
+        interval = DEFAULT_INTERVAL if given is None else float(given)
         lifetime = float(grant.get("expires_in") or 300)
         ends = time.monotonic() + lifetime
         expired = OidcDeviceCodeExpiredError(
