@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -207,9 +206,7 @@ def test_auto_takes_the_browser_where_dex_offers_no_device_flow(
         assert emu.grant_counts == {"authorization_code": 1}
 
 
-def test_a_wrong_state_is_refused(
-    emu: Emulator, profiles_path: Path, browser: list[str]
-) -> None:
+def test_a_wrong_state_is_refused(emu: Emulator, profiles_path: Path, browser: list[str]) -> None:
     oidc_profile(emu, profiles_path, flow="browser")
 
     def tamper() -> None:
@@ -237,7 +234,7 @@ def test_an_authorization_response_from_another_issuer_is_refused(
                 time.sleep(0.02)
             visit = browse(browser[0], follow_callback=False)
             assert visit.query["iss"] == emu.dex_issuer  # RFC 9207: Dex sends it
-            requests.get(visit.url.replace("iss=", "iss=https%3A%2F%2Fevil.example") , timeout=10)
+            requests.get(visit.url.replace("iss=", "iss=https%3A%2F%2Fevil.example"), timeout=10)
 
         threading.Thread(target=mix_up, daemon=True).start()
         with pytest.raises(OidcStateMismatchError) as caught:
@@ -311,9 +308,7 @@ def test_a_new_process_with_a_stored_sign_in_costs_one_request(emu: Emulator) ->
         "from kfp_profiles import get_client\n"
         "print([e.display_name for e in get_client('o').list_experiments().experiments])\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
-    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "['first']"
     assert emu.total_requests == 1
@@ -430,6 +425,3 @@ def test_the_file_store_is_private(emu: Emulator, isolated_home: Path) -> None:
     (path,) = (isolated_home / ".cache" / "kfp-profiles").glob("session-*.json")
     assert path.name == "session-o%23oidc.json"
     assert path.stat().st_mode & 0o777 == 0o600
-
-
-Caller = Callable[[], Any]

@@ -177,6 +177,11 @@ class OidcCredentials:
         with self._lock:
             return self._sign_in()
 
+    @property
+    def stored_in(self) -> str | None:
+        """The store that took the last save (``keyring``, ``file``), None for memory only."""
+        return self._store.last_store if self._store is not None else None
+
     def logout(self) -> bool:
         with self._lock:
             self._held = None
