@@ -85,7 +85,8 @@ def test_rewrite_keeps_urls_elsewhere() -> None:
 def test_no_dex_at_the_issuer_is_a_typed_error(emu: Emulator) -> None:
     with pytest.raises(OidcDiscoveryError) as caught:
         discover(config_of(emu, issuer=emu.url + "/nodex"))
-    assert "answered 403" in str(caught.value)  # the door, not Dex and "`issuer`" in str(caught.value)
+    # The door answers for a path that is not Dex's.
+    assert "answered 403" in str(caught.value) and "`issuer`" in str(caught.value)
 
 
 # --- the ID token's checks ------------------------------------------------------------------
