@@ -52,20 +52,13 @@ def config_for(resolved: ResolvedProfile, client_secret: SecretStr | None = None
     """The sign-in settings of a resolved ``platform-oidc`` profile."""
     profile = resolved.profile
     assert isinstance(profile, PlatformOidc), profile.kind
-    return OidcConfig(
-        profile=resolved.name,
-        api_url=resolved.host,
-        client_id=profile.client_id,
+    values = profile.values_for(OidcConfig)
+    values.update(
         issuer=(profile.issuer or origin(resolved.host) + "/dex").rstrip("/"),
         scopes=tuple(profile.scopes),
-        flow=profile.flow,
-        redirect_uri=profile.redirect_uri,
-        refresh_margin=profile.refresh_margin,
-        timeout=profile.timeout,
-        verify_tls=profile.verify_tls,
-        ca_bundle=profile.ca_bundle,
-        proxy=profile.proxy,
-        client_secret=client_secret,
+    )
+    return OidcConfig(
+        profile=resolved.name, api_url=resolved.host, client_secret=client_secret, **values
     )
 
 

@@ -25,6 +25,12 @@ class OidcError(LoginError):
     """The OIDC sign-in of a ``platform-oidc`` profile did not succeed."""
 
 
+class _SignInAgain(OidcError):
+    """An error whose fix is a new sign-in (``fix``, in each audience's words)."""
+
+    defaults: ClassVar[dict[str, Any]] = {"fix": _SIGN_IN_AGAIN}
+
+
 class OidcDiscoveryError(OidcError):
     fmt = (
         "Profile '{profile}': the OIDC discovery document at {url} {problem}; check the "
@@ -40,7 +46,7 @@ class OidcClientRefusedError(OidcError):
     )
 
 
-class OidcSignInNeededError(OidcError):
+class OidcSignInNeededError(_SignInAgain):
     """No stored sign-in, and no person to sign in."""
 
     fmt = "Profile '{profile}' has no sign-in at {issuer}{detail}: {fix}."
@@ -56,37 +62,33 @@ class OidcRefreshRefusedError(OidcSignInNeededError):
     )
 
 
-class OidcSignInDeniedError(OidcError):
+class OidcSignInDeniedError(_SignInAgain):
     fmt = (
         "The sign-in of profile '{profile}' was refused at {issuer} ({error}); {fix}, and "
         "approve the request this time."
     )
-    defaults: ClassVar[dict[str, Any]] = {"fix": _SIGN_IN_AGAIN}
 
 
-class OidcDeviceCodeExpiredError(OidcError):
+class OidcDeviceCodeExpiredError(_SignInAgain):
     fmt = (
         "The device code of profile '{profile}' expired before anyone approved it at "
         "{verification_uri}; {fix}, and enter the new code within {minutes} min."
     )
-    defaults: ClassVar[dict[str, Any]] = {"fix": _SIGN_IN_AGAIN}
 
 
-class OidcStateMismatchError(OidcError):
+class OidcStateMismatchError(_SignInAgain):
     fmt = (
         "The browser sign-in of profile '{profile}' came back to {redirect_uri} with "
         "{problem}, so it was not used (a stale or forged redirect); {fix}, in one "
         "browser tab."
     )
-    defaults: ClassVar[dict[str, Any]] = {"fix": _SIGN_IN_AGAIN}
 
 
-class OidcSignInTimeoutError(OidcError):
+class OidcSignInTimeoutError(_SignInAgain):
     fmt = (
         "No sign-in came back for profile '{profile}' within {seconds:g} s; {fix}, and "
         "finish it in the browser."
     )
-    defaults: ClassVar[dict[str, Any]] = {"fix": _SIGN_IN_AGAIN}
 
 
 class OidcTokenEndpointError(OidcError):
