@@ -235,6 +235,9 @@ from .oidc import (
     OidcRefreshRefusedError as OidcRefreshRefusedError,
 )
 from .oidc import (
+    OidcSignInAgainError as OidcSignInAgainError,
+)
+from .oidc import (
     OidcSignInDeniedError as OidcSignInDeniedError,
 )
 from .oidc import (

@@ -25,7 +25,7 @@ class OidcError(LoginError):
     """The OIDC sign-in of a ``platform-oidc`` profile did not succeed."""
 
 
-class _SignInAgain(OidcError):
+class OidcSignInAgainError(OidcError):
     """An error whose fix is a new sign-in (``fix``, in each audience's words)."""
 
     defaults: ClassVar[dict[str, Any]] = {"fix": _SIGN_IN_AGAIN}
@@ -46,7 +46,7 @@ class OidcClientRefusedError(OidcError):
     )
 
 
-class OidcSignInNeededError(_SignInAgain):
+class OidcSignInNeededError(OidcSignInAgainError):
     """No stored sign-in, and no person to sign in."""
 
     fmt = "Profile '{profile}' has no sign-in at {issuer}{detail}: {fix}."
@@ -62,21 +62,21 @@ class OidcRefreshRefusedError(OidcSignInNeededError):
     )
 
 
-class OidcSignInDeniedError(_SignInAgain):
+class OidcSignInDeniedError(OidcSignInAgainError):
     fmt = (
         "The sign-in of profile '{profile}' was refused at {issuer} ({error}); {fix}, and "
         "approve the request this time."
     )
 
 
-class OidcDeviceCodeExpiredError(_SignInAgain):
+class OidcDeviceCodeExpiredError(OidcSignInAgainError):
     fmt = (
         "The device code of profile '{profile}' expired before anyone approved it at "
         "{verification_uri}; {fix}, and enter the new code within {minutes} min."
     )
 
 
-class OidcStateMismatchError(_SignInAgain):
+class OidcStateMismatchError(OidcSignInAgainError):
     fmt = (
         "The browser sign-in of profile '{profile}' came back to {redirect_uri} with "
         "{problem}, so it was not used (a stale or forged redirect); {fix}, in one "
@@ -84,7 +84,7 @@ class OidcStateMismatchError(_SignInAgain):
     )
 
 
-class OidcSignInTimeoutError(_SignInAgain):
+class OidcSignInTimeoutError(OidcSignInAgainError):
     fmt = (
         "No sign-in came back for profile '{profile}' within {seconds:g} s; {fix}, and "
         "finish it in the browser."
@@ -145,6 +145,7 @@ __all__ = [
     "OidcDiscoveryError",
     "OidcError",
     "OidcRefreshRefusedError",
+    "OidcSignInAgainError",
     "OidcSignInDeniedError",
     "OidcSignInNeededError",
     "OidcSignInTimeoutError",
