@@ -93,6 +93,9 @@ class LoginResult:
     door: str | None
     requests: int
     expires_at: float | None
+    #: platform-oidc: who signed in (email or subject), and where the sign-in is kept.
+    identity: str | None = None
+    stored_in: str | None = None
 
 
 def login(
@@ -107,6 +110,8 @@ def login(
     """Log in now (platform-dex) and cache the session; other kinds need no login."""
     resolved = resolve(name, password=password, token=token, config=config, **overrides)
     warn_if_unverified(resolved)
+    if resolved.kind == "platform-oidc":
+        return _sign_in(resolved)
     if resolved.kind != "platform-dex":
         return LoginResult(resolved.name, resolved.kind, resolved.host, None, 0, None)
     from .auth.dex import dex_auth_for
@@ -124,11 +129,33 @@ def login(
     )
 
 
+def _sign_in(resolved: ResolvedProfile) -> LoginResult:
+    """platform-oidc: a person signs in now (device or browser), and the sign-in is kept."""
+    from .auth.oidc import OidcCredentials
+    from .auth.oidc_discovery import token_claims
+
+    credentials = OidcCredentials.for_profile(resolved, prompt=True)
+    signed_in = credentials.login()
+    claims = token_claims(signed_in.id_token) or {}
+    return LoginResult(
+        profile=resolved.name,
+        kind=resolved.kind,
+        host=resolved.host,
+        door="oidc",
+        requests=0,
+        expires_at=signed_in.expires_at,
+        identity=str(claims.get("email") or claims.get("sub") or "?"),
+        stored_in=credentials.stored_in,
+    )
+
+
 def logout(name: str | None = None, *, config: ProfilesConfig | None = None) -> bool:
-    """Forget the cached session of a profile; True when there was one."""
+    """Forget the cached session (or OIDC sign-in) of a profile; True when there was one."""
+    from .auth.oidc import forget_sign_in
     from .files import load_config
     from .resolution import select_name
     from .session import SessionCache
 
     chosen, _ = select_name(config if config is not None else load_config(), name)
-    return SessionCache().delete(chosen)
+    forgot_sign_in = forget_sign_in(chosen)
+    return SessionCache().delete(chosen) or forgot_sign_in

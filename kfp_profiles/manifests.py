@@ -9,6 +9,10 @@
 - :func:`rolebinding`: the cross-namespace ``RoleBinding`` to the ClusterRole
   ``kubeflow-edit`` that lets a ServiceAccount of one profile namespace use
   Kubeflow Pipelines in another.
+- :func:`oidc_client`: the Dex ``staticClients`` entry of a ``platform-oidc``
+  client (public; no ``redirectURIs``, or exactly the loopback pair of one
+  port), and :func:`oidc_client_yaml` with the lines for gateways that check
+  audiences.
 
 Each returns a plain dict; :func:`to_yaml` renders it. A profile fills in
 what it knows (namespace, token path); see ``kfp-profiles manifest --help``.
@@ -273,6 +277,58 @@ def rolebinding(
             {"kind": "ServiceAccount", "name": service_account, "namespace": from_namespace}
         ],
     }
+
+
+#: Kubeflow's Dex issuer (kubeflow/manifests ``common/dex/base/config-map.yaml``).
+DEX_ISSUER = "http://dex.auth.svc.cluster.local:5556/dex"
+_CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]*")
+
+
+def oidc_client(client_id: str, *, redirect_port: int | None = None) -> dict[str, Any]:
+    """Dex's ``staticClients`` entry for a public client of ``platform-oidc`` profiles.
+
+    With no ``redirectURIs`` Dex lets a public client use any loopback port, the device
+    flow and out-of-band codes; with ``redirect_port`` it accepts exactly the two listed.
+    """
+    if not _CLIENT_ID.fullmatch(client_id) or len(client_id) > 253:
+        raise ManifestValueError(
+            problem=(
+                f"The client id {client_id!r} is not usable: give letters, digits and "
+                "'.', '_', ':', '@', '/', '-' (at most 253), starting with a letter or digit"
+            )
+        )
+    entry: dict[str, Any] = {"id": client_id, "name": client_id, "public": True}
+    if redirect_port is not None:
+        entry["redirectURIs"] = [
+            f"http://127.0.0.1:{redirect_port}/callback",
+            f"http://localhost:{redirect_port}/callback",
+        ]
+    return {"staticClients": [entry]}
+
+
+def oidc_client_yaml(
+    client_id: str, *, redirect_port: int | None = None, issuer: str = DEX_ISSUER
+) -> str:
+    """:func:`oidc_client` as YAML, with comments: where it goes, and the audience lines."""
+    document = to_yaml(oidc_client(client_id, redirect_port=redirect_port))
+    redirect = (
+        f'# Profiles set redirect_uri = "http://127.0.0.1:{redirect_port}/callback" '
+        "(Dex before v2.42: localhost).\n"
+        if redirect_port is not None
+        else "# No redirectURIs: any loopback port, the device flow and out-of-band codes.\n"
+    )
+    return (
+        "# Dex static client for kfp-profiles `platform-oidc` profiles: add the entry under\n"
+        "# `staticClients` in Dex's config.yaml (Kubeflow: ConfigMap dex in namespace auth),\n"
+        "# then restart Dex (kubectl -n auth rollout restart deployment dex).\n"
+        f"{redirect}"
+        f"{document}"
+        "# Gateways that check the ID token's audience must admit the client too:\n"
+        "# - Kubeflow 1.9.0 (oauth2-proxy's JWT path), in oauth2_proxy.cfg:\n"
+        f'#     extra_jwt_issuers = ["{issuer}={client_id}"]\n'
+        "# - a RequestAuthentication whose jwtRules list `audiences` (1.9.1+, where an admin\n"
+        f"#   added them): add {client_id} to the rule of issuer {issuer}\n"
+    )
 
 
 def to_yaml(*manifests: dict[str, Any]) -> str:

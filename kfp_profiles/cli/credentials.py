@@ -7,6 +7,7 @@ terminal, from stdin; it is never echoed, logged or written to the file.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +20,9 @@ from ._common import (
     read_new_password,
     read_piped_secret,
 )
+
+if TYPE_CHECKING:
+    from ..client import LoginResult
 
 
 def _dex_username(name: str) -> str:
@@ -75,10 +79,13 @@ def secret_delete(name: str) -> None:
 @click.command()
 @profile_argument(required=False)
 def login(name: str | None) -> None:
-    """Log in with profile NAME now and cache the session (platform-dex)."""
+    """Log in (platform-dex) or sign in (platform-oidc) with profile NAME now, and keep it."""
     from .. import client
 
     result = client.login(name, prompt=person_at_terminal(), config=profiles_config())
+    if result.kind == "platform-oidc":
+        _signed_in(result)
+        return
     if result.door is None:
         click.echo(f"Profile '{result.profile}' ({result.kind}) needs no login.")
         return
@@ -95,10 +102,21 @@ def login(name: str | None) -> None:
         click.echo(f"The session is cached and lasts {hours} h {rest} min.")
 
 
+def _signed_in(result: LoginResult) -> None:
+    """What `login` of a platform-oidc profile says: who, until when, kept where."""
+    left = max(0, int((result.expires_at or 0) - time.time()))
+    hours, rest = divmod(left // 60, 60)
+    kept = f"kept in the {result.stored_in}" if result.stored_in else "not kept (this run only)"
+    click.echo(
+        f"Signed in as {result.identity} for profile '{result.profile}'; the ID token lasts "
+        f"{hours} h {rest} min and renews itself; the sign-in is {kept}."
+    )
+
+
 @click.command()
 @profile_argument(required=False)
 def logout(name: str | None) -> None:
-    """Forget the cached session of profile NAME."""
+    """Forget the cached session or sign-in of profile NAME."""
     from .. import client
 
     if client.logout(name, config=profiles_config()):

@@ -1,4 +1,4 @@
-"""``manifest poddefault|pod|rolebinding``: the YAML the KFP guide asks users to write.
+"""``manifest poddefault|pod|rolebinding|oidc-client``: the YAML the KFP guide asks users to write.
 
 ``--profile NAME`` fills in what a profile knows: its namespace, and for
 platform-in-cluster its token path (which sets where the token is mounted).
@@ -168,6 +168,20 @@ def rolebinding(
         namespace, from_namespace, service_account=service_account, name=name
     )
     click.echo(manifests.to_yaml(document), nl=False)
+
+
+@manifest.command("oidc-client")
+@click.option("--client-id", required=True, metavar="ID", help="Client id the profiles use.")
+@click.option(
+    "--redirect-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    metavar="N",
+    help="List exactly this loopback port (default: none, Dex then takes any).",
+)
+def oidc_client(client_id: str, redirect_port: int | None) -> None:
+    """Dex's static client for platform-oidc profiles, and the audience lines for gateways."""
+    click.echo(manifests.oidc_client_yaml(client_id, redirect_port=redirect_port), nl=False)
 
 
 COMMANDS = [manifest]

@@ -258,6 +258,42 @@ from .doctor import (
 from .doctor import (
     TokenCheckError as TokenCheckError,
 )
+from .oidc import (
+    OidcClientRefusedError as OidcClientRefusedError,
+)
+from .oidc import (
+    OidcDeviceCodeExpiredError as OidcDeviceCodeExpiredError,
+)
+from .oidc import (
+    OidcDiscoveryError as OidcDiscoveryError,
+)
+from .oidc import (
+    OidcError as OidcError,
+)
+from .oidc import (
+    OidcRefreshRefusedError as OidcRefreshRefusedError,
+)
+from .oidc import (
+    OidcSignInAgainError as OidcSignInAgainError,
+)
+from .oidc import (
+    OidcSignInDeniedError as OidcSignInDeniedError,
+)
+from .oidc import (
+    OidcSignInNeededError as OidcSignInNeededError,
+)
+from .oidc import (
+    OidcSignInTimeoutError as OidcSignInTimeoutError,
+)
+from .oidc import (
+    OidcStateMismatchError as OidcStateMismatchError,
+)
+from .oidc import (
+    OidcTokenEndpointError as OidcTokenEndpointError,
+)
+from .oidc import (
+    OidcTokenInvalidError as OidcTokenInvalidError,
+)
 from .portforward import (
     ForwardNotAnsweringError as ForwardNotAnsweringError,
 )
