@@ -221,7 +221,8 @@ def _profile_name(stem: str, taken: set[str]) -> tuple[str, tuple[str, ...]]:
     taken.add(name)
     if name == stem:
         return name, ()
-    return name, (f"renamed from {stem!r}, which is not a usable profile name",)
+    why = "is taken" if base == stem else "is not a usable profile name"
+    return name, (f"renamed from {stem!r}, which {why}",)
 
 
 # --- the SDK's context.json ----------------------------------------------------------------
