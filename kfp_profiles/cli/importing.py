@@ -84,12 +84,12 @@ def import_command(
 
 def _print(report: ImportReport) -> None:
     folder = None
+    heading = "Elyra runtimes" if report.source == "elyra" else "The KFP SDK's context"
     for result in report.results:
-        if report.source == "elyra" and result.source.parent != folder:
+        if result.source.parent != folder:
             folder = result.source.parent
-            click.echo(f"Elyra runtimes in {folder}:")
-        label = result.source.name if report.source == "elyra" else str(result.source)
-        click.echo(f"  {label}: {_line(result, report.dry_run)}")
+            click.echo(f"{heading} in {folder}:")
+        click.echo(f"  {result.source.name}: {_line(result, report.dry_run)}")
         if report.dry_run and result.toml and result.status not in ("skipped", "unchanged"):
             for line in result.toml.splitlines():
                 click.echo(f"      {line}")

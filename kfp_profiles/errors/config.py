@@ -326,6 +326,6 @@ class ImportOptionError(ConfigError):
         "with it, or leave it out to import Elyra's runtimes."
     )
     cli_fmt = (
-        "{option} applies to the KFP SDK's context.json only: pass --from-kfp-context "
+        "--{option} applies to the KFP SDK's context.json only: pass --from-kfp-context "
         "with it, or leave it out to import Elyra's runtimes."
     )
