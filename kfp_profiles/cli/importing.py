@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ._common import profiles_config
 
 if TYPE_CHECKING:
-    from ..importing import ImportReport, ImportResult
+    from ..importing import ImportReport, ImportResult, Source
 
-#: The order of the summary, and each status's words (a dry run's first).
-_WORDS = {
-    "added": ("would add", "added"),
-    "replaced": ("would replace", "replaced"),
-    "updated": ("would update", "updated"),
-    "unchanged": ("unchanged", "unchanged"),
-    "skipped": ("skipped", "skipped"),
-    "failed": ("failed", "failed"),
-}
+#: The statuses in the summary's order, and the words of a dry run where they differ.
+_ORDER = ("added", "replaced", "updated", "unchanged", "skipped", "failed")
+_DRY = {"added": "would add", "replaced": "would replace", "updated": "would update"}
 
 
 @click.command(name="import")
@@ -43,15 +37,7 @@ _WORDS = {
 @click.option(
     "--overwrite", is_flag=True, help="Replace profiles of the same name with other values."
 )
-def import_command(
-    from_context: bool,
-    host: str | None,
-    username: str | None,
-    namespace: str | None,
-    name: str | None,
-    dry_run: bool,
-    overwrite: bool,
-) -> int:
+def import_command(from_context: bool, **options: Any) -> int:
     """Write profiles from what you already have; secrets go to the OS keyring.
 
     Without options: Elyra's Kubeflow Pipelines runtime configurations, from each
@@ -61,16 +47,8 @@ def import_command(
     """
     from ..importing import import_profiles
 
-    report = import_profiles(
-        "kfp-context" if from_context else "elyra",
-        host=host,
-        username=username,
-        namespace=namespace,
-        name=name,
-        dry_run=dry_run,
-        overwrite=overwrite,
-        config=profiles_config(),
-    )
+    source: Source = "kfp-context" if from_context else "elyra"
+    report = import_profiles(source, config=profiles_config(), **options)
     if not report.results:
         where = ", ".join(str(path) for path in report.looked_in)
         click.echo(
@@ -94,8 +72,8 @@ def _print(report: ImportReport) -> None:
             for line in result.toml.splitlines():
                 click.echo(f"      {line}")
     counts = ", ".join(
-        f"{report.counts[status]} {words[0 if report.dry_run else 1]}"
-        for status, words in _WORDS.items()
+        f"{report.counts[status]} {_words(status, report.dry_run)}"
+        for status in _ORDER
         if report.counts.get(status)
     )
     if report.dry_run:
@@ -111,11 +89,15 @@ def _line(result: ImportResult, dry_run: bool) -> str:
     if result.status == "skipped":
         fix = "; pass --overwrite to replace it" if result.conflict else ""
         return f"skipped: {result.reason}{fix}"
-    words = _WORDS[result.status][0 if dry_run else 1]
+    words = _words(result.status, dry_run)
     notes = "".join(f"; {note}" for note in result.notes)
     if result.status == "unchanged":
         return f"profile '{result.profile}' unchanged{notes}"
     return f"{words} profile '{result.profile}'{notes}"
+
+
+def _words(status: str, dry_run: bool) -> str:
+    return _DRY.get(status, status) if dry_run else status
 
 
 COMMANDS = [import_command]
