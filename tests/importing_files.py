@@ -38,8 +38,10 @@ GATEWAY = "https://kubeflow.example.com/pipeline"
 IN_CLUSTER = "http://ml-pipeline-ui.kubeflow.svc.cluster.local"
 
 
-def clear_elyra_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the developer's Jupyter and Elyra folders out of the test."""
+@pytest.fixture(autouse=True)
+def no_elyra_of_the_developer(monkeypatch: pytest.MonkeyPatch, profiles_path: Path) -> None:
+    """Keep the developer's Jupyter and Elyra folders out of the test (a module that imports
+    this fixture uses it in every test), and its profiles file (``profiles_path``)."""
     for name in ("ELYRA_METADATA_PATH", "JUPYTER_DATA_DIR", "XDG_DATA_HOME", "JUPYTER_CONFIG_DIR"):
         monkeypatch.delenv(name, raising=False)
 

@@ -16,20 +16,13 @@ from tests.importing_files import (
     DEX_SECRET,
     GATEWAY,
     IN_CLUSTER,
-    clear_elyra_env,
+    no_elyra_of_the_developer,  # noqa: F401 (an autouse fixture)
     runtime,
     runtimes_folder,
     snapshot,
     write_broken,
     write_json,
 )
-
-pytestmark = pytest.mark.usefixtures("profiles_path")
-
-
-@pytest.fixture(autouse=True)
-def _no_elyra_of_the_developer(monkeypatch: pytest.MonkeyPatch) -> None:
-    clear_elyra_env(monkeypatch)
 
 
 def three_runtimes(home: Path) -> Path:

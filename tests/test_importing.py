@@ -30,21 +30,14 @@ from tests.importing_files import (
     LEGACY_SECRET,
     OLD_SECRET,
     SECRETS,
-    clear_elyra_env,
     every_kind_of_runtime,
+    no_elyra_of_the_developer,  # noqa: F401 (an autouse fixture)
     runtime,
     runtimes_folder,
     snapshot,
     write_broken,
     write_json,
 )
-
-pytestmark = pytest.mark.usefixtures("profiles_path")
-
-
-@pytest.fixture(autouse=True)
-def _no_elyra_of_the_developer(monkeypatch: pytest.MonkeyPatch) -> None:
-    clear_elyra_env(monkeypatch)
 
 
 def statuses(report: ImportReport) -> dict[str, str]:
