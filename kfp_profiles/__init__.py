@@ -29,6 +29,9 @@ _LAZY = {
     "remove_profile": "profile_ops",
     "rename_profile": "profile_ops",
     "current": "listing",
+    "import_profiles": "importing",
+    "ImportReport": "importing",
+    "ImportResult": "importing",
     "ProfileSummary": "listing",
     "Selection": "listing",
     "ResolvedProfile": "resolution",
@@ -77,6 +80,9 @@ if TYPE_CHECKING:  # `X as X` re-exports them for type checkers; a test keeps th
     from .field_edits import unset_fields as unset_fields
     from .files import ProfilesConfig as ProfilesConfig
     from .files import load_config as load_config
+    from .importing import ImportReport as ImportReport
+    from .importing import ImportResult as ImportResult
+    from .importing import import_profiles as import_profiles
     from .listing import ProfileSummary as ProfileSummary
     from .listing import Selection as Selection
     from .listing import current as current

@@ -40,6 +40,7 @@ def test_console_script_and_python_m_both_run(profiles_path: Path) -> None:
                 "current",
                 "doctor",
                 "env",
+                "import",
                 "init",
                 "list",
                 "login",

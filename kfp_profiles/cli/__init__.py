@@ -70,6 +70,7 @@ COMMAND_MODULES = {
     **dict.fromkeys(("secret", "login", "logout"), "credentials"),
     **dict.fromkeys(("check", "doctor", "port-forward"), "diagnose"),
     "manifest": "manifest",
+    "import": "importing",
 }
 
 
@@ -81,6 +82,7 @@ SHORT_HELP = {
     "current": "Print the profile get_client() uses now, and why.",
     "doctor": "Diagnose this machine, a profile and its front door.",
     "env": "Print shell exports for a profile (never a secret).",
+    "import": "Bring in Elyra runtimes or the SDK's context.json.",
     "init": "Write a commented starter profiles file.",
     "list": "List the profiles; * marks the default.",
     "login": "Log in now and cache the session.",

@@ -154,10 +154,31 @@ from .config import (
     EditWouldNotParseError as EditWouldNotParseError,
 )
 from .config import (
+    ElyraAuthTypeError as ElyraAuthTypeError,
+)
+from .config import (
+    ElyraRuntimeFormatError as ElyraRuntimeFormatError,
+)
+from .config import (
+    ElyraRuntimeReadError as ElyraRuntimeReadError,
+)
+from .config import (
     FieldEditError as FieldEditError,
 )
 from .config import (
     FileEditError as FileEditError,
+)
+from .config import (
+    ImportOptionError as ImportOptionError,
+)
+from .config import (
+    ImportSourceError as ImportSourceError,
+)
+from .config import (
+    KfpContextFileError as KfpContextFileError,
+)
+from .config import (
+    KfpContextHostError as KfpContextHostError,
 )
 from .config import (
     KindArgumentError as KindArgumentError,

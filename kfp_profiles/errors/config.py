@@ -268,3 +268,64 @@ class EditMismatchError(EditCheckError):
     """The spliced text parses, but to other data than the edit should give."""
 
     fmt = "the result would not hold exactly this change"
+
+
+# --- bringing an old setup in (kfp_profiles.importing) -----------------------
+
+
+class ImportSourceError(ConfigError):
+    """A file `import` reads cannot be used as what it should be."""
+
+
+class ElyraRuntimeReadError(ImportSourceError):
+    fmt = (
+        "Elyra runtime {path} cannot be read ({reason}), so it was not imported; make it "
+        "readable by this user and import again."
+    )
+
+
+class ElyraRuntimeFormatError(ImportSourceError):
+    fmt = (
+        "Elyra runtime {path} is not a runtime configuration ({problem}), so it was not "
+        "imported; fix or remove it in Elyra's Runtimes panel and import again."
+    )
+
+
+class ElyraAuthTypeError(ImportSourceError):
+    fmt = (
+        "Elyra runtime {path} has auth_type {auth_type!r}, which kfp-profiles cannot map "
+        "(it knows {known}); add this profile with `kfp-profiles add`."
+    )
+
+
+class KfpContextFileError(ImportSourceError):
+    fmt = (
+        "{path} cannot be read as the KFP SDK's context file ({reason}); pass the file the "
+        "SDK wrote, or add the profile with add_profile()."
+    )
+    cli_fmt = (
+        "{path} cannot be read as the KFP SDK's context file ({reason}); add the profile "
+        "with `kfp-profiles add` instead."
+    )
+
+
+class KfpContextHostError(ImportSourceError):
+    fmt = (
+        "{path} holds no host (the KFP SDK keeps only a namespace and cookies there): pass "
+        "host= with the Kubeflow Pipelines URL, or set KF_PIPELINES_ENDPOINT."
+    )
+    cli_fmt = (
+        "{path} holds no host (the KFP SDK keeps only a namespace and cookies there): pass "
+        "--host with the Kubeflow Pipelines URL, or set KF_PIPELINES_ENDPOINT."
+    )
+
+
+class ImportOptionError(ConfigError):
+    fmt = (
+        "{option} applies to the KFP SDK's context.json only: pass source='kfp-context' "
+        "with it, or leave it out to import Elyra's runtimes."
+    )
+    cli_fmt = (
+        "--{option} applies to the KFP SDK's context.json only: pass --from-kfp-context "
+        "with it, or leave it out to import Elyra's runtimes."
+    )
