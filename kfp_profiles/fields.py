@@ -296,10 +296,6 @@ def is_refused_in_file(key: str) -> bool:
     return lowered in REFUSED_ALIASES or "password" in lowered or "secret" in lowered
 
 
-def secret_names() -> frozenset[str]:
-    return frozenset(spec.name for spec in FIELDS.values() if spec.secret)
-
-
 def mask(name: str, value: Any) -> Any:
     """``value`` of field ``name`` as it may be shown anywhere (unknown names unchanged)."""
     spec = FIELDS.get(name)

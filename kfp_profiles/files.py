@@ -58,6 +58,12 @@ class ProfileEntry:
     data: Mapping[str, Any]
     file: Path
 
+    @property
+    def kind(self) -> str | None:
+        """The kind the table names, when it is a table with a textual kind."""
+        kind = self.data.get("kind") if isinstance(self.data, Mapping) else None
+        return kind if isinstance(kind, str) else None
+
 
 @dataclass(frozen=True)
 class ProfilesConfig:

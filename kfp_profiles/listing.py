@@ -42,12 +42,11 @@ def list_profiles(config: ProfilesConfig | None = None) -> list[ProfileSummary]:
         try:
             profile = validate_profile(name, entry.data, str(entry.file))
         except ConfigError as exc:
-            kind = entry.data.get("kind") if hasattr(entry.data, "get") else None
             summaries.append(
                 ProfileSummary(
                     name,
                     entry.file,
-                    kind if isinstance(kind, str) else None,
+                    entry.kind,
                     None,
                     None,
                     None,
@@ -97,7 +96,6 @@ def current(name: str | None = None, config: ProfilesConfig | None = None) -> Se
     config = config if config is not None else load_config()
     chosen, why = select_name(config, name)
     entry = config.profiles.get(chosen)
-    kind = entry.data.get("kind") if entry is not None and hasattr(entry.data, "get") else None
     selected_by = (
         "argument" if why == "arg" else PROFILE_ENV if why.startswith("env:") else "default"
     )
@@ -106,5 +104,5 @@ def current(name: str | None = None, config: ProfilesConfig | None = None) -> Se
         selected_by=selected_by,
         default_file=config.default_file if selected_by == "default" else None,
         file=entry.file if entry is not None else None,
-        kind=kind if isinstance(kind, str) else None,
+        kind=entry.kind if entry is not None else None,
     )

@@ -106,8 +106,7 @@ def rename_profile(old: str, new: str, *, config: ProfilesConfig | None = None) 
 
 def _kind_in_file(config: ProfilesConfig, name: str) -> str | None:
     entry = config.profiles.get(name)
-    kind = entry.data.get("kind") if entry is not None and isinstance(entry.data, dict) else None
-    return str(kind) if kind is not None else None
+    return entry.kind if entry is not None else None
 
 
 def _keeps_secrets(kind: str | None) -> bool:

@@ -183,8 +183,7 @@ def password_for(
     if stored is not None:
         return stored
     if prompt and _person_present():
-        typed_text = getpass.getpass(f"Dex password for {username} (profile {resolved.name}): ")
-        entered = typed_text
+        entered = getpass.getpass(f"Dex password for {username} (profile {resolved.name}): ")
         if entered:
             secret = SecretStr(entered)
             if typed is None:
