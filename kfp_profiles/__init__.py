@@ -29,6 +29,8 @@ _LAZY = {
     "remove_profile": "profile_ops",
     "rename_profile": "profile_ops",
     "current": "listing",
+    "profile_statuses": "status",
+    "ProfileStatus": "status",
     "import_profiles": "importing",
     "ImportReport": "importing",
     "ImportResult": "importing",
@@ -91,6 +93,8 @@ if TYPE_CHECKING:  # `X as X` re-exports them for type checkers; a test keeps th
     from .profile_ops import rename_profile as rename_profile
     from .resolution import ResolvedProfile as ResolvedProfile
     from .resolution import resolve as resolve
+    from .status import ProfileStatus as ProfileStatus
+    from .status import profile_statuses as profile_statuses
 
 
 def __getattr__(name: str) -> Any:

@@ -62,12 +62,17 @@ def config_for(resolved: ResolvedProfile, client_secret: SecretStr | None = None
     )
 
 
+def client_secret_key(profile: str) -> str:
+    """The keyring key of a profile's client secret (service ``kfp-profiles``)."""
+    return f"{profile}#client_secret"
+
+
 def _stored_client_secret(profile: str) -> SecretStr | None:
     from ..errors import KeyringUnavailableError
     from ..secrets import keyring_get
 
     try:
-        value = keyring_get(CLIENT_SECRET_SERVICE, f"{profile}#client_secret")
+        value = keyring_get(CLIENT_SECRET_SERVICE, client_secret_key(profile))
     except KeyringUnavailableError:
         return None
     return SecretStr(value) if value else None

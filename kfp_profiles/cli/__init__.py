@@ -3,10 +3,10 @@
 Thin on purpose: each command parses its arguments, calls the library
 (:mod:`kfp_profiles.editing`, :mod:`kfp_profiles.resolution`, :mod:`kfp_profiles.doctor`,
 ...) and prints. The commands live in one module per group of verbs:
-``manage`` (init, list, remove, rename, use), ``add``, ``show`` (show, env,
-schema),
-``credentials`` (secret set|delete, login, logout), ``diagnose`` (check,
-doctor, port-forward) and ``manifest``.
+``manage`` (init, list, remove, rename, use), ``add``, ``edit`` (set, unset),
+``show`` (show, current, env, schema), ``credentials`` (secret set|delete,
+login, logout), ``diagnose`` (check, doctor, port-forward),
+``manifest`` and ``importing`` (import).
 
 Every error is one line on stderr, ``kfp-profiles: error: <what is wrong and
 how to fix it>``, and an exit status that says which kind of error it was;

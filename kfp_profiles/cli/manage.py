@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..files import ProfilesConfig
     from ..listing import ProfileSummary
     from ..profile_ops import ProfileRemoved, ProfileRenamed
+    from ..status import ProfileStatus
 
 # --- init ----------------------------------------------------------------------------------
 
@@ -46,7 +47,13 @@ def init(force: bool) -> None:
 
 @click.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schemas/list.schema.json).")
-def list_profiles(as_json: bool) -> None:
+@click.option(
+    "--status",
+    "with_status",
+    is_flag=True,
+    help="Also read the keyring and caches: stored secret, session and until when.",
+)
+def list_profiles(as_json: bool, with_status: bool) -> None:
     """List every profile: kind, host, namespace, description; * marks the default.
 
     A broken profile is listed with the reason, never hiding the others.
@@ -55,8 +62,9 @@ def list_profiles(as_json: bool) -> None:
 
     config = profiles_config()
     summaries = summaries_of(config)
+    statuses = _statuses(config) if with_status else None
     if as_json:
-        _print_json(config, summaries)
+        _print_json(config, summaries, statuses)
         return
     if not summaries:
         where = config.describe_files()
@@ -66,7 +74,8 @@ def list_profiles(as_json: bool) -> None:
     several_files = len(config.existing_files) > 1
     described = any(summary.description for summary in summaries)
     header = ["", "NAME", "KIND", "HOST", "NAMESPACE"]
-    header += (["FILE"] if several_files else []) + (["DESCRIPTION"] if described else [])
+    header += (["FILE"] if several_files else []) + (["SECRET", "SESSION"] if statuses else [])
+    header += ["DESCRIPTION"] if described else []
     rows = [
         [
             "*" if summary.is_default else "",
@@ -75,6 +84,7 @@ def list_profiles(as_json: bool) -> None:
             summary.host or "-",
             summary.namespace or "-",
             *([str(summary.file)] if several_files else []),
+            *(_status_cells(statuses[summary.name]) if statuses else []),
             *([summary.description or ""] if described else []),
         ]
         for summary in summaries
@@ -92,6 +102,9 @@ def list_profiles(as_json: bool) -> None:
         if s.problem is not None
     ]
     click.echo("\n".join(lines))  # one write: hundreds of echo calls cost more than the table
+    unread = {status.problem for status in (statuses or {}).values() if status.problem}
+    for problem in sorted(unread):
+        warn(f"the keyring could not be read ({problem}): SECRET shows 'unknown'.")
     if config.default and config.default not in config.profiles:
         warn(f"the default '{config.default}' (in {config.default_file}) is not a profile.")
     selected = os.environ.get(PROFILE_ENV)
@@ -104,7 +117,59 @@ def list_profiles(as_json: bool) -> None:
         click.echo(f"KFP_PROFILE={selected} selects '{selected}' in this shell.")
 
 
-def _print_json(config: ProfilesConfig, summaries: list[ProfileSummary]) -> None:
+def _statuses(config: ProfilesConfig) -> dict[str, ProfileStatus]:
+    from ..status import profile_statuses
+
+    return {status.name: status for status in profile_statuses(config)}
+
+
+def _status_cells(status: ProfileStatus) -> list[str]:
+    """SECRET and SESSION of one profile, for people: what is stored, live until when."""
+    import time
+
+    if status.secret is None:
+        secret = "-"
+    elif status.secret_stored is None:
+        secret = "unknown"
+    else:
+        secret = status.secret if status.secret_stored else f"no {status.secret}"
+    if status.session_state is None:
+        return [secret, "-"]
+    if status.session_state == "none":
+        return [secret, f"no {status.session}"]
+    if status.expires_at is None:
+        return [secret, f"{status.session} live, no expiry"]
+    now = time.time()
+    at = _clock_time(status.expires_at, now)
+    if status.session_state == "live":
+        session = f"{status.session} live until {at} ({_left(status.expires_at - now)})"
+    else:
+        session = f"{status.session} expired {at}"
+    return [secret, session + (", renews itself" if status.renews else "")]
+
+
+def _clock_time(epoch: float, now: float) -> str:
+    """``14:05 UTC`` today, else ``2026-12-06 14:05 UTC``."""
+    from datetime import datetime, timezone
+
+    when = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    today = datetime.fromtimestamp(now, tz=timezone.utc).date()
+    return when.strftime("%H:%M UTC" if when.date() == today else "%Y-%m-%d %H:%M UTC")
+
+
+def _left(seconds: float) -> str:
+    minutes = int(seconds) // 60
+    if minutes < 1:
+        return "under a minute"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def _print_json(
+    config: ProfilesConfig,
+    summaries: list[ProfileSummary],
+    statuses: dict[str, ProfileStatus] | None = None,
+) -> None:
     import json
 
     document = {
@@ -120,11 +185,34 @@ def _print_json(config: ProfilesConfig, summaries: list[ProfileSummary]) -> None
                 "file": str(s.file),
                 "default": s.is_default,
                 "problem": s.cli_problem,
+                **(_status_json(statuses.get(s.name)) if statuses is not None else {}),
             }
             for s in summaries
         ],
     }
     click.echo(json.dumps(document, indent=2))
+
+
+def _status_json(status: ProfileStatus | None) -> dict[str, object]:
+    """``list --status --json``'s ``status`` object; null for a broken profile."""
+    from datetime import datetime, timezone
+
+    if status is None:
+        return {"status": None}
+    expires = status.expires_at
+    return {
+        "status": {
+            "secret": status.secret,
+            "secret_stored": status.secret_stored,
+            "session": status.session,
+            "session_state": status.session_state,
+            "expires_at": (
+                datetime.fromtimestamp(expires, tz=timezone.utc).isoformat() if expires else None
+            ),
+            "renews": status.renews,
+            "problem": status.problem,
+        }
+    }
 
 
 # --- remove, rename, use -------------------------------------------------------------------
