@@ -87,84 +87,82 @@ def _status_of(name: str, profile: ProfileBase, now: float) -> ProfileStatus:
     return ProfileStatus(name)
 
 
-def _stored(service: str, key: str) -> tuple[str | None, str | None]:
-    """The keyring item (or None) and, when the keyring cannot answer, its short reason."""
-    from .secrets import keyring_get
+class _Secret:
+    """One keyring item of a profile, read once: whether it is there, or why it cannot be read."""
 
-    try:
-        return keyring_get(service, key), None
-    except KeyringUnavailableError as exc:
-        return None, str(exc.fields.get("reason", "the keyring cannot be read"))
+    def __init__(self, label: str, service: str, key: str) -> None:
+        from .secrets import keyring_get
+
+        self.label = label
+        self.value: str | None = None
+        self.problem: str | None = None
+        try:
+            self.value = keyring_get(service, key)
+        except KeyringUnavailableError as exc:
+            self.problem = str(exc.fields.get("reason", "the keyring cannot be read"))
 
 
-def _state(expires_at: float | None, now: float) -> SessionState:
-    return "expired" if expires_at is not None and now >= expires_at else "live"
+def _kept(
+    name: str,
+    secret: _Secret | None,
+    session: str,
+    held: bool,
+    expires_at: float | None,
+    renews: bool,
+    now: float,
+) -> ProfileStatus:
+    """The status of a profile whose ``session`` is ``held`` (or not) until ``expires_at``."""
+    state: SessionState = "none"
+    if held:
+        state = "expired" if expires_at is not None and now >= expires_at else "live"
+    return ProfileStatus(
+        name,
+        secret=secret.label if secret else None,
+        secret_stored=None if secret is None or secret.problem else secret.value is not None,
+        session=session,
+        session_state=state,
+        expires_at=expires_at if held else None,
+        renews=renews,
+        problem=secret.problem if secret else None,
+    )
 
 
 def _dex(name: str, username: str, home: str, now: float) -> ProfileStatus:
     from .secrets import PASSWORD_SERVICE
     from .session import SessionCache
 
-    password, problem = _stored(PASSWORD_SERVICE, name)
-    session = SessionCache().load(name)
-    ours = session if session is not None and session.belongs_to(home, username) else None
-    return ProfileStatus(
-        name,
-        secret="password",
-        secret_stored=None if problem else password is not None,
-        session="session",
-        session_state=_state(ours.expires_at, now) if ours else "none",
-        expires_at=ours.expires_at if ours else None,
-        renews=password is not None,
-        problem=problem,
-    )
+    password = _Secret("password", PASSWORD_SERVICE, name)
+    cached = SessionCache().load(name)
+    ours = cached if cached is not None and cached.belongs_to(home, username) else None
+    expires_at = ours.expires_at if ours else None
+    return _kept(name, password, "session", bool(ours), expires_at, bool(password.value), now)
 
 
 def _command_token(name: str, command: list[str], home: str, now: float) -> ProfileStatus:
     from .auth.bearer_token import TokenCache, command_fingerprint
 
     token = TokenCache().load(name, home, command_fingerprint(command))
-    return ProfileStatus(
-        name,
-        session="token",
-        session_state=_state(token.expires_at, now) if token else "none",
-        expires_at=token.expires_at if token else None,
-        renews=True,
-    )
+    expires_at = token.expires_at if token else None
+    return _kept(name, None, "token", bool(token), expires_at, True, now)
 
 
 def _stored_token(name: str, now: float) -> ProfileStatus:
     from .auth.bearer_token import jwt_claims
     from .secrets import PASSWORD_SERVICE
 
-    text, problem = _stored(PASSWORD_SERVICE, name)
-    expiry = (jwt_claims(text.strip()) or {}).get("exp") if text else None
+    token = _Secret("token", PASSWORD_SERVICE, name)
+    expiry = (jwt_claims(token.value.strip()) or {}).get("exp") if token.value else None
     expires_at = float(expiry) if isinstance(expiry, (int, float)) else None
-    return ProfileStatus(
-        name,
-        secret="token",
-        secret_stored=None if problem else text is not None,
-        session="token",
-        session_state=_state(expires_at, now) if text else "none",
-        expires_at=expires_at,
-        problem=problem,
-    )
+    return _kept(name, token, "token", bool(token.value), expires_at, False, now)
 
 
 def _sign_in(name: str, client_id: str, home: str, now: float) -> ProfileStatus:
     from .auth.oidc import CLIENT_SECRET_SERVICE, client_secret_key
     from .auth.oidc_store import SignInStore
 
-    secret, problem = _stored(CLIENT_SECRET_SERVICE, client_secret_key(name))
+    secret = _Secret("client secret", CLIENT_SECRET_SERVICE, client_secret_key(name))
     sign_in = SignInStore(name).load()
     ours = sign_in if sign_in is not None and sign_in.belongs_to(home, client_id) else None
-    return ProfileStatus(
-        name,
-        secret="client secret",
-        secret_stored=None if problem else secret is not None,
-        session="sign-in",
-        session_state=_state(ours.expires_at, now) if ours else "none",
-        expires_at=ours.expires_at if ours else None,
-        renews=bool(ours and ours.refresh_token),
-        problem=problem,
-    )
+    expires_at = ours.expires_at if ours else None
+    renews = bool(ours and ours.refresh_token)
+    return _kept(name, secret, "sign-in", bool(ours), expires_at, renews, now)
