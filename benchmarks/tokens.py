@@ -154,18 +154,47 @@ class Bench:
 
     def new_process(self, profile: str) -> float:
         """A child process's get_client + first call; its seconds."""
-        child = subprocess.run(
-            [sys.executable, "-c", CHILD, profile],
-            env=self.env,
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if child.returncode != 0:
-            raise RuntimeError((child.stderr.strip().splitlines() or ["no output"])[-1])
-        return float(json.loads(child.stdout.strip().splitlines()[-1])["seconds"])
+        argv = [sys.executable, "-c", CHILD, profile]
+        done = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=120)
+        said = (done.stderr if done.returncode else done.stdout).strip().splitlines()
+        if done.returncode or not said:
+            raise RuntimeError(said[-1] if said else f"exit status {done.returncode}")
+        return float(json.loads(said[-1])["seconds"])
+
+    def cases(
+        self,
+        counts: Counts,
+        profile: str,
+        held: list[Any],
+        cold: tuple[str, Callable[[], None], Callable[[], object]],
+        expired: Callable[[int], None],
+        *,
+        kept: str,
+        token: str,
+    ) -> list[Row]:
+        """A kind's five cases: cold, warm, a new process, an expired token, 8 threads on one.
+
+        ``cold`` is the first case's label, action and setup; ``expired(n)`` leaves
+        ``n`` clients in ``held`` whose token is past its ``exp``.
+        """
+        return [
+            self.measure(cold[0], counts, cold[1], cold[2]),
+            self.measure("warm: next call, same process", counts, lambda: listed(held[0])),
+            self.measure(
+                f"new process, {kept}: get_client + first call",
+                counts,
+                lambda: self.new_process(profile),
+            ),
+            self.measure(
+                f"{token} expired: next call", counts, lambda: listed(held[0]), lambda: expired(1)
+            ),
+            self.measure(
+                f"{THREADS} threads, 2 clients, {token} expired",
+                counts,
+                lambda: at_once(held),
+                lambda: expired(2),
+            ),
+        ]
 
 
 def environment(emu: Emulator, folder: Path, runs_log: Path) -> dict[str, str]:
@@ -269,24 +298,8 @@ def token_rows(bench: Bench) -> list[Row]:
         listed(held[0])  # the command's first token: it lives 2 s
         past_expiry()
 
-    rows = [
-        bench.measure("cold: get_client + first call", counts, cold, nothing_cached),
-        bench.measure("warm: next call, same process", counts, lambda: listed(held[0])),
-        bench.measure(
-            "new process, token cached: get_client + first call",
-            counts,
-            lambda: bench.new_process(TOKEN),
-        ),
-        bench.measure(
-            "token expired: next call", counts, lambda: listed(held[0]), lambda: expired(1)
-        ),
-        bench.measure(
-            f"{THREADS} threads, 2 clients, token expired",
-            counts,
-            lambda: at_once(held),
-            lambda: expired(2),
-        ),
-    ]
+    cold_case = ("cold: get_client + first call", cold, nothing_cached)
+    rows = bench.cases(counts, TOKEN, held, cold_case, expired, kept="token cached", token="token")
     emu.service_account_token_lifetime = None
     return rows
 
@@ -324,28 +337,17 @@ def oidc_rows(bench: Bench) -> list[Row]:
         emu.oidc.id_token_lifetime = life
         forget_sign_in(OIDC)
 
-    def expired() -> None:
+    def expired(clients: int) -> None:
         nothing_stored(SHORT_LIFE)
         signed_in()  # an ID token that lives 2 s
-        held.append(get_client(OIDC))  # a second client: it reads the stored sign-in
+        # More clients of the profile: they read the stored sign-in.
+        held.extend(get_client(OIDC) for _ in range(clients - 1))
         past_expiry()
 
-    rows = [
-        bench.measure("cold: device sign-in + first call", counts, signed_in, nothing_stored),
-        bench.measure("warm: next call, same process", counts, lambda: listed(held[0])),
-        bench.measure(
-            "new process, sign-in stored: get_client + first call",
-            counts,
-            lambda: bench.new_process(OIDC),
-        ),
-        bench.measure("ID token expired: next call", counts, lambda: listed(held[0]), expired),
-        bench.measure(
-            f"{THREADS} threads, 2 clients, ID token expired",
-            counts,
-            lambda: at_once(held),
-            expired,
-        ),
-    ]
+    cold_case = ("cold: device sign-in + first call", signed_in, nothing_stored)
+    rows = bench.cases(
+        counts, OIDC, held, cold_case, expired, kept="sign-in stored", token="ID token"
+    )
     emu.oidc.id_token_lifetime = None
     return rows
 
