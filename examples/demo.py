@@ -2,27 +2,36 @@
 
 It starts three emulated clusters on loopback (a Kubeflow 1.11 Platform behind
 oauth2-proxy and Dex, a Platform seen from inside a pod, and a standalone KFP),
-writes a temporary profiles file with all four kinds, stores the demo password
+writes a temporary profiles file with all six kinds, stores the demo password
 in a private Secret Service keyring started for the demo, connects with each
 profile through the real kfp SDK, then forces the Dex session to expire and
-shows the client renewing it by itself.
+shows the client renewing it by itself. Last come the two bearer-token kinds on
+the Platform: a ServiceAccount token from `kubectl create token` (platform-token)
+and a person's sign-in through Dex's device flow (platform-oidc), approved by a
+scripted person at a browser; both tokens expire and the next calls renew them
+(the command runs again; one silent refresh).
 
 It never uses the user's own keyring or cache folder: its profile is called
 "prod", as theirs may be, and storing or deleting a "prod" password or session
 there would destroy theirs. The private keyring and the temporary folder (where
-the cached sessions go) are removed at the end.
+the cached sessions, the command's token and the sign-in go) are removed at the end.
 
-There is no Kubernetes cluster here, so the port-forward profile runs the
-stand-in kubectl of the tests (tests/fakes/kubectl), which forwards for real.
+There is no Kubernetes cluster here, so the port-forward and token profiles run
+the stand-in kubectl of the tests (tests/fakes/kubectl), which forwards for real
+and asks the emulated cluster's API for real signed ServiceAccount tokens.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import io
+import json
 import os
+import re
 import sys
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -33,9 +42,14 @@ from kfp_profiles import KfpProfilesError, get_client, resolve
 from kfp_profiles.testing import Emulator
 
 REPO = Path(__file__).resolve().parent.parent
+KUBECTL = REPO / "tests" / "fakes" / "kubectl"
 NAMESPACE = "kubeflow-user-example-com"
 DEMO_USER, DEMO_PASSWORD = "user@example.com", "12341234"
 POD_TOKEN = "demo-serviceaccount-token"
+#: Seconds the bearer tokens live in the demo's last part (about an hour in a cluster).
+#: Renewal comes at half a token's life at the latest, and Dex mints the ID token when
+#: the person approves, a poll (1 s) before the client gets it: 5 s leaves room.
+TOKEN_LIFE = 5
 
 
 def say(text: str = "") -> None:
@@ -120,15 +134,80 @@ description = "a pod next to a standalone KFP"
 [profiles.laptop]
 kind = "standalone-port-forward"
 local_port = {forward_port}
-kubectl = "{REPO / "tests" / "fakes" / "kubectl"}"
+kubectl = "{KUBECTL}"
 description = "kubectl port-forward, started by kfp-profiles"
+
+[profiles.robot]
+kind = "platform-token"
+host = "{platform.url}"
+namespace = "{NAMESPACE}"
+token_command = {json.dumps([str(KUBECTL), "-n", NAMESPACE, "create", "token", "default-editor"])}
+description = "a CI job acting as a ServiceAccount"
+
+[profiles.sso]
+kind = "platform-oidc"
+host = "{platform.url}"
+namespace = "{NAMESPACE}"
+client_id = "kfp-profiles"
+flow = "device"
+description = "a person signing in through the cluster's identity provider"
 """,
         encoding="utf-8",
     )
     path.chmod(0o600)
-    # The stand-in kubectl forwards "svc/ml-pipeline-ui" to the standalone KFP.
+    # The stand-in kubectl forwards "svc/ml-pipeline-ui" to the standalone KFP, and its
+    # `create token` asks the Platform's cluster API; each run adds a line to the log.
     os.environ["FAKE_KUBECTL_TARGET"] = standalone.url.removeprefix("http://")
+    os.environ["FAKE_KUBECTL_API"] = platform.kube_url
+    os.environ["FAKE_KUBECTL_TOKEN_LOG"] = str(folder / "token-runs.jsonl")
     return path
+
+
+def token_runs() -> int:
+    """How many times the stand-in `kubectl create token` ran."""
+    log = Path(os.environ["FAKE_KUBECTL_TOKEN_LOG"])
+    return len(log.read_text(encoding="utf-8").splitlines()) if log.exists() else 0
+
+
+class ScriptedPerson(io.StringIO):
+    """Reads what the sign-in prints (standard error, redirected here) and does what it says.
+
+    The device flow prints a URL and a code: this person opens that URL in a
+    browser (``browse``), types the code, signs in as the demo user and
+    approves, while the sign-in polls Dex. Should the walk fail, the person
+    refuses the code, so the sign-in ends at once with its error.
+    """
+
+    def __init__(self, emu: Emulator) -> None:
+        super().__init__()
+        self._emu = emu
+        #: Requests the person's browser made (the emulator counts them with the rest).
+        self.browser_requests = 0
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if line.strip():
+                say(f"      {line}")
+        asked = re.search(r"open (\S+) and enter the code (\S+)", text)
+        if asked is not None:
+            url, code = asked.group(1), asked.group(2)
+            say(f"      (a scripted person opens it, enters {code}, signs in and approves)")
+            threading.Thread(target=self._approve, args=(url, code), daemon=True).start()
+        return len(text)
+
+    def _approve(self, url: str, code: str) -> None:
+        from kfp_profiles.testing import browse
+
+        try:
+            visit = browse(url, user_code=code, user=DEMO_USER, password=DEMO_PASSWORD)
+            self.browser_requests = len(visit.history)
+            problem = None if "Login Successful" in visit.text else f"stopped at {visit.url}"
+        except Exception as exc:
+            problem = str(exc)
+        if problem is not None:
+            say(f"      (the scripted person could not approve: {problem})")
+            with contextlib.suppress(Exception):
+                self._emu.approve_device(code, approve=False)
 
 
 def free_port() -> int:
@@ -144,6 +223,51 @@ def experiments(client: Any) -> str:
     return ", ".join(e.display_name for e in found) or "(none)"
 
 
+def bearer_tokens(platform: Emulator) -> None:
+    """platform-token and platform-oidc: connect, let both tokens expire, call again."""
+    # Both tokens get a short life, so that the demo can wait for them to expire.
+    platform.service_account_token_lifetime = TOKEN_LIFE
+    platform.oidc.id_token_lifetime = TOKEN_LIFE
+    say("Bearer tokens at the gateway: a ServiceAccount's, and a person's single sign-on:")
+    robot = step(
+        "get_client('robot')  [platform-token]", platform, functools.partial(get_client, "robot")
+    )
+    names = step("  list_experiments()", platform, functools.partial(experiments, robot))
+    say(f"      -> {names}; `kubectl create token` ran {token_runs()} time in all")
+    person = ScriptedPerson(platform)
+    with contextlib.redirect_stderr(person):
+        sso = step(
+            "get_client('sso', prompt=True)  [platform-oidc]",
+            platform,
+            functools.partial(get_client, "sso", prompt=True),
+        )
+        names = step("  list_experiments()", platform, functools.partial(experiments, sso))
+    say(
+        f"      -> {names}; {person.browser_requests} of the requests were the person's "
+        "browser; no password was typed into Python"
+    )
+    say()
+
+    say(f"Both tokens expire (they live {TOKEN_LIFE} s here, about an hour in a cluster).")
+    say(f"Waiting {TOKEN_LIFE} s; then the next calls renew them:")
+    time.sleep(TOKEN_LIFE + 0.1)
+    runs = token_runs()
+    names = step(
+        "robot: list_experiments() on the expired token",
+        platform,
+        functools.partial(experiments, robot),
+    )
+    say(f"    -> {names}; the command ran again first ({token_runs() - runs} run), none refused")
+    refreshes = platform.grant_counts["refresh_token"]
+    names = step(
+        "sso: list_experiments() on the expired ID token",
+        platform,
+        functools.partial(experiments, sso),
+    )
+    refreshed = platform.grant_counts["refresh_token"] - refreshes
+    say(f"    -> {names}; {refreshed} silent refresh at the token endpoint, no sign-in")
+
+
 def main() -> int:
     warnings.simplefilter("ignore", FutureWarning)
     # The user's own KFP_PROFILE, KFP_HOST, KFP_PASSWORD... would point the
@@ -151,7 +275,8 @@ def main() -> int:
     for name in [name for name in os.environ if name.startswith(("KFP_", "KF_PIPELINES_"))]:
         del os.environ[name]
     with contextlib.ExitStack() as stack:
-        platform = stack.enter_context(Emulator.for_release("1.11"))
+        # Dex asks device-flow clients to poll every 5 s; 1 s here keeps the demo short.
+        platform = stack.enter_context(Emulator.for_release("1.11", device_interval=1))
         pod = stack.enter_context(
             Emulator(
                 door="none",
@@ -210,6 +335,8 @@ def main() -> int:
             platform,
             lambda: subprocess.run([sys.executable, "-c", script], check=True, env=os.environ),
         )
+        say()
+        bearer_tokens(platform)
         say()
         say("Done. The demo's keyring and folder are removed; yours were never touched.")
     return 0
