@@ -31,10 +31,10 @@ from ..errors import (
     TokenPathError,
     TokenTextError,
 )
-from ..errors.bearer import REFUSAL_CAUSES
 from ..models import PlatformToken
-from .bearer_token import BearerToken, TokenCache, check_token_text, command_fingerprint, jwt_claims
+from .bearer_token import BearerToken, TokenCache, check_token_text, command_fingerprint
 from .bearer_token import jwt_expiry as _expiry
+from .refusal import Refusal, refusal_cause
 from .token import read_token
 from .token_command import CommandSpec, run_token_command
 
@@ -363,35 +363,13 @@ class BearerCredentials:
         """The token the next request would carry (for ``env --with-token``, ``check``)."""
         return self._source.current()
 
-    def refused_error(
-        self, *, url: str, why: str, message: str, sent: Mapping[str, str], renewed: bool
-    ) -> BearerRefusedError:
-        """The error for a 401 to a request that carried ``sent``: the cause, the source."""
+    def refused_error(self, refusal: Refusal, sent: Mapping[str, str]) -> BearerRefusedError:
+        """The error for a refusal of a request that carried ``sent``: the cause, the source."""
         text = sent.get("Authorization", "").removeprefix("Bearer ")
-        claims = jwt_claims(text) or {}
-        cause = _cause(message, claims, self._clock())
-        if renewed:
+        cause = refusal_cause(refusal, text, self._clock())
+        why = refusal.why
+        if refusal.renewed:
             why = f"{why}, again after the command gave a new token"
-        return BearerRefusedError(url=url, why=why, cause=cause, **self._source.fields())
-
-
-def _cause(message: str, claims: Mapping[str, Any], now: float) -> str:
-    """What a refusal says about the token: the gateway's words, else the token's own claims."""
-    audience = claims.get("aud")
-    audiences = audience if isinstance(audience, list) else [audience] if audience else []
-    values = {
-        "audience": ", ".join(str(a) for a in audiences) or "none",
-        "issuer": str(claims.get("iss") or "none"),
-    }
-    for text, cause in REFUSAL_CAUSES.items():
-        if message.startswith(text):
-            return cause.format(**values)
-    if not claims:
-        return "it is not a JWT (the gateway gave no reason)"
-    expiry = claims.get("exp")
-    if isinstance(expiry, (int, float)) and now >= expiry:
-        return "the token has expired"
-    return (
-        f"the gateway gave no reason (issuer {values['issuer']}, audience {values['audience']}: "
-        "check that the gateway trusts both)"
-    )
+        return BearerRefusedError(
+            url=refusal.url, why=why, **cause.fields(), **self._source.fields()
+        )
