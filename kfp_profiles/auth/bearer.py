@@ -41,7 +41,7 @@ from .token_command import CommandSpec, run_token_command
 if TYPE_CHECKING:
     from ..resolution import ResolvedProfile
 
-__all__ = ["BearerCredentials", "forget_cached_token"]
+__all__ = ["BearerCredentials", "CommandSource", "expired_error", "forget_cached_token"]
 
 Clock = Callable[[], float]
 
@@ -309,11 +309,16 @@ def _keyring_source(resolved: ResolvedProfile) -> StaticSource:
 
 
 def _refuse_if_expired(token: BearerToken, fields: Mapping[str, Any], now: float) -> None:
-    if token.expires_at is None or not token.expired(now):
-        return
-    when = datetime.fromtimestamp(token.expires_at, tz=timezone.utc)
-    raise TokenExpiredError(
-        when=when.strftime("%Y-%m-%d %H:%M:%S UTC"), ago=_duration(now - token.expires_at), **fields
+    if token.expires_at is not None and token.expired(now):
+        raise expired_error(token, fields, now)
+
+
+def expired_error(token: BearerToken, fields: Mapping[str, Any], now: float) -> TokenExpiredError:
+    """The error of a token that expired, naming its source (``fields``) and when."""
+    expires_at = token.expires_at if token.expires_at is not None else now
+    when = datetime.fromtimestamp(expires_at, tz=timezone.utc)
+    return TokenExpiredError(
+        when=when.strftime("%Y-%m-%d %H:%M:%S UTC"), ago=_duration(now - expires_at), **fields
     )
 
 

@@ -31,7 +31,7 @@ from ..errors import (
 )
 from ..models import PlatformOidc
 from ..transport import origin
-from .oidc_discovery import discover, fetch_jwks, verify_id_token
+from .oidc_discovery import auto_flow, discover, fetch_jwks, verify_id_token
 from .oidc_flows import Say, browser_sign_in, device_sign_in, say_to_stderr
 from .oidc_http import OidcConfig, ProviderError, exchange, new_session
 from .oidc_store import OidcSignIn, SignInStore, renewal_lock
@@ -300,7 +300,7 @@ class OidcCredentials:
         jwks = fetch_jwks(config, document)
         flow = config.flow
         if flow == "auto":
-            flow = "device" if document.get("device_authorization_endpoint") else "browser"
+            flow = auto_flow(document)
         nonce: str | None = None
         if flow == "device":
             tokens = device_sign_in(config, document, say=self._say)

@@ -26,7 +26,7 @@ from .fingerprint import (
 )
 from .machine import check_files, check_in_cluster, check_keyring, check_kubectl
 from .report import describe_door, render_suggestion, run_doctor
-from .token import decode_jwt_claims, describe_token, token_path_in_use
+from .token import decode_jwt_claims, describe_token, describe_token_file, token_path_in_use
 
 __all__ = [
     "CHECK_STEPS",
@@ -42,6 +42,7 @@ __all__ = [
     "decode_jwt_claims",
     "describe_door",
     "describe_token",
+    "describe_token_file",
     "fingerprint",
     "fingerprint_flow",
     "fingerprint_profile",

@@ -1,0 +1,175 @@
+"""Whether the front door takes the token kinds' bearer tokens, and what the OIDC provider offers.
+
+For ``platform-token`` and ``platform-oidc`` profiles ``doctor`` reads the
+bearer probe of :mod:`.fingerprint` (one request whose bearer is no JWT: a JWT
+checker that says why is Istio's, Kubeflow 1.9.1+; the login instead means a
+failed token is only "no session", as on 1.9.0's oauth2-proxy and on
+oidc-authservice) against what each door takes (``docs/tokens.md``), and, for
+``platform-oidc``, fetches the discovery document: whether its endpoints were
+rewritten to the profile's issuer, and which sign-in flows it offers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from ..errors import KfpProfilesError
+from ..models import PlatformOidc
+from .findings import Finding, Status
+
+if TYPE_CHECKING:
+    from ..resolution import ResolvedProfile
+    from .fingerprint import FrontDoor
+
+__all__ = ["bearer_finding", "oidc_findings"]
+
+_TOPIC = "bearer"
+_ISTIO = (
+    "the gateway checks bearer JWTs itself (Istio, Kubeflow 1.9.1 and later: a token that "
+    "is no JWT got 401 with its reason)"
+)
+_LOGIN_1_9_0 = (
+    "oauth2-proxy (Kubeflow 1.9.0) treats a bearer it does not take as no session (a token "
+    "that is no JWT got the login redirect)"
+)
+_LOGIN_AUTHSERVICE = (
+    "oidc-authservice (Kubeflow 1.8 and earlier) treats a bearer it does not take as no "
+    "session (a token that is no JWT got the login redirect)"
+)
+
+
+def bearer_finding(door: FrontDoor, resolved: ResolvedProfile) -> Finding:
+    """Whether ``door`` takes the bearer tokens of ``resolved``'s kind, and what for."""
+    oidc = isinstance(resolved.profile, PlatformOidc)
+    client = resolved.profile.client_id if isinstance(resolved.profile, PlatformOidc) else ""
+    own = door.client_id or "kubeflow-oidc-authservice"
+    admit = f"(`kfp-profiles manifest oidc-client --client-id {client}` shows the line)"
+    answer = door.bearer
+    status: Status
+    if answer == "jwt-checker":
+        status, text = (
+            "ok",
+            (
+                f"{_ISTIO}: it takes Dex ID tokens, and audiences only where an admin set them"
+                if oidc
+                else f"{_ISTIO}: it takes ServiceAccount tokens of the issuers its m2m overlay "
+                "trusts, and audiences only where an admin set them"
+            ),
+        )
+    elif answer == "login" and door.door == "oauth2-proxy-first":
+        if not oidc:
+            status, text = (
+                "warn",
+                (
+                    f"{_LOGIN_1_9_0}: it takes a ServiceAccount token only for an issuer=audience "
+                    "pair in its `extra_jwt_issuers`; ask the cluster admin for it"
+                ),
+            )
+        elif client == own:
+            status, text = "ok", f"{_LOGIN_1_9_0}: it takes Dex ID tokens of its own client '{own}'"
+        else:
+            status, text = (
+                "warn",
+                (
+                    f"{_LOGIN_1_9_0}: it takes Dex ID tokens of its own client '{own}' and of "
+                    f"the pairs in its `extra_jwt_issuers`; ask the cluster admin to add "
+                    f"'{client}' {admit}"
+                ),
+            )
+    elif answer == "login" and door.door == "oidc-authservice":
+        if not oidc:
+            status, text = (
+                "warn",
+                (
+                    f"{_LOGIN_AUTHSERVICE}: it takes a ServiceAccount token only through its "
+                    "TokenReview authenticator, where enabled, for its own audience"
+                ),
+            )
+        elif client == own:
+            status, text = (
+                "ok",
+                (f"{_LOGIN_AUTHSERVICE}: it takes Dex ID tokens of its own client '{own}'"),
+            )
+        else:
+            status, text = (
+                "fail",
+                (
+                    f"{_LOGIN_AUTHSERVICE}: it takes Dex ID tokens of its own client '{own}' only, "
+                    f"not of '{client}'"
+                ),
+            )
+    elif answer == "login":
+        status, text = (
+            "warn",
+            (
+                "the door's login answered a bearer that is no JWT, with no reason: bearer "
+                "requests reach oauth2-proxy here, which takes only the issuer=audience pairs of "
+                "its `extra_jwt_issuers`, if any"
+            ),
+        )
+    elif answer == "api" and not oidc:
+        status, text = (
+            "ok",
+            (
+                "no front door: the KFP API reviews the token itself (TokenReview, audience "
+                "pipelines.kubeflow.org)"
+            ),
+        )
+    elif answer == "api":
+        status, text = (
+            "fail",
+            (
+                "no front door: the KFP API takes ServiceAccount tokens only, not Dex ID tokens; "
+                "use the Kubeflow gateway's /pipeline URL as the host"
+            ),
+        )
+    else:
+        status, text = "info", "not told: a bearer that is no JWT got an answer of no known door"
+    return Finding(_TOPIC, status, text)
+
+
+def oidc_findings(resolved: ResolvedProfile) -> Iterator[Finding]:
+    """The discovery document of a platform-oidc profile: rewritten or not, and its flows."""
+    from ..auth.oidc import config_for
+    from ..auth.oidc_discovery import auto_flow, discover, offered_flows, rewritten_from
+
+    profile = resolved.profile
+    assert isinstance(profile, PlatformOidc), profile.kind
+    config = config_for(resolved)
+    try:
+        document = discover(config)
+    except KfpProfilesError as exc:
+        yield Finding("oidc", "fail", str(exc))
+        return
+    issuer = document["issuer"]
+    moved = rewritten_from(document)
+    if moved:
+        yield Finding(
+            "oidc",
+            "ok",
+            f"discovery at {config.issuer}: issuer {issuer}, whose endpoints on {moved} "
+            f"were rewritten to {config.issuer} (ID tokens are still checked for that issuer)",
+        )
+    else:
+        yield Finding(
+            "oidc",
+            "ok",
+            f"discovery at {config.issuer}: issuer {issuer}, endpoints used as published",
+        )
+    flows = offered_flows(document)
+    offered = ", ".join(flows) or "none"
+    if profile.flow == "auto":
+        status: Status = "ok" if flows else "fail"
+        chosen = f'`flow = "auto"` signs in with the {auto_flow(document)} flow'
+        yield Finding("oidc", status, f"flows offered: {offered}; {chosen}")
+    elif profile.flow in flows:
+        yield Finding("oidc", "ok", f"flows offered: {offered}; the profile's flow is offered")
+    else:
+        other = "browser" if profile.flow == "device" else "device"
+        yield Finding(
+            "oidc",
+            "fail",
+            f"flows offered: {offered}; the profile's flow `{profile.flow}` is not: run "
+            f"`kfp-profiles set {resolved.name} flow={other}` (or flow=auto)",
+        )
