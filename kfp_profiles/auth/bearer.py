@@ -220,6 +220,10 @@ class CommandSource:
                 self._cache.delete(self.spec.profile)  # the refused one goes
             return self._run()
 
+    def cached(self) -> BearerToken | None:
+        """The token another run left in the cache, if any (``doctor``); nothing is run."""
+        return self._cached()
+
     def _cached(self) -> BearerToken | None:
         if self._cache is None:
             return None

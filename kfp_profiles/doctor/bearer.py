@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 from ..errors import KfpProfilesError
 from ..models import PlatformOidc
 from .findings import Finding, Status
+from .token import describe_token
 
 if TYPE_CHECKING:
     from ..resolution import ResolvedProfile
     from .fingerprint import FrontDoor
 
-__all__ = ["bearer_finding", "oidc_findings"]
+__all__ = ["bearer_finding", "oidc_findings", "profile_token_finding"]
 
 _TOPIC = "bearer"
 _ISTIO = (
@@ -173,3 +174,41 @@ def oidc_findings(resolved: ResolvedProfile) -> Iterator[Finding]:
             f"flows offered: {offered}; the profile's flow `{profile.flow}` is not: run "
             f"`kfp-profiles set {resolved.name} flow={other}` (or flow=auto)",
         )
+
+
+def profile_token_finding(resolved: ResolvedProfile) -> Finding:
+    """The token a token-kind profile holds now, described (never shown); nothing is run.
+
+    platform-token: the argument, KFP_TOKEN, the file or the keyring, and a
+    command's cached token (the command itself runs in ``check``);
+    platform-oidc: the stored sign-in's ID token.
+    """
+    from ..auth.bearer_token import jwt_claims
+
+    topic = "token"
+    label = f"profile {resolved.name}"
+    if isinstance(resolved.profile, PlatformOidc):
+        from ..auth.oidc_store import SignInStore
+
+        sign_in = SignInStore(resolved.name).load() if resolved.at_home else None
+        if sign_in is None:
+            return Finding(topic, "info", f"{label}: no stored sign-in (`kfp-profiles login`)")
+        claims = jwt_claims(sign_in.id_token) or {}
+        found = describe_token(claims, topic=topic)
+        if found.status == "fail" and sign_in.refresh_token:
+            found = Finding(topic, "ok", f"{found.text}; renews silently at the next call")
+        return Finding(topic, found.status, f"{label}: ID token: {found.text}")
+    from ..auth.bearer import CommandSource, source_for
+
+    try:
+        source = source_for(resolved)
+    except KfpProfilesError as exc:
+        return Finding(topic, "fail", str(exc))
+    token = source.cached() if isinstance(source, CommandSource) else source.held()
+    if token is None:
+        return Finding(topic, "info", f"{label}: no cached token (`check` runs the command)")
+    token_claims = jwt_claims(token.text)
+    if token_claims is None:
+        return Finding(topic, "info", f"{label}: {source.source}: not a JWT (life unknown)")
+    found = describe_token(token_claims, topic=topic)
+    return Finding(topic, found.status, f"{label}: {source.source}: {found.text}")

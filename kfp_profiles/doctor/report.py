@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from ..constants import PROFILE_ENV
 from ..errors import ConnectionFailedError, KfpProfilesError
 from ..models import PlatformOidc, StandalonePortForward
-from .bearer import bearer_finding, oidc_findings
+from .bearer import bearer_finding, oidc_findings, profile_token_finding
 from .findings import Finding, Status
-from .fingerprint import FrontDoor, fingerprint, fingerprint_profile
+from .fingerprint import BEARER_KINDS, FrontDoor, fingerprint, fingerprint_profile
 from .machine import check_files, check_in_cluster, check_keyring, check_kubectl, in_a_pod
 from .token import describe_token_file, token_path_in_use
 
@@ -64,6 +64,8 @@ def run_doctor(
         status: Status = "fail" if name or os.environ.get(PROFILE_ENV) else "info"
         yield Finding("profile", status, str(problem))
     yield describe_token_file(token_path_in_use(resolved))
+    if resolved is not None and resolved.kind in BEARER_KINDS:
+        yield profile_token_finding(resolved)
     kubectl = "kubectl"
     if resolved is not None and isinstance(resolved.profile, StandalonePortForward):
         kubectl = resolved.profile.kubectl
