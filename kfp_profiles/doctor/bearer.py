@@ -28,106 +28,91 @@ __all__ = ["bearer_finding", "oidc_findings", "profile_token_finding"]
 _TOPIC = "bearer"
 _ISTIO = (
     "the gateway checks bearer JWTs itself (Istio, Kubeflow 1.9.1 and later: a token that "
-    "is no JWT got 401 with its reason)"
+    "is no JWT got 401 with its reason): it takes "
 )
-_LOGIN_1_9_0 = (
-    "oauth2-proxy (Kubeflow 1.9.0) treats a bearer it does not take as no session (a token "
-    "that is no JWT got the login redirect)"
+_NO_SESSION = (
+    "treats a bearer it does not take as no session (a token that is no JWT got the login "
+    "redirect): it takes "
 )
-_LOGIN_AUTHSERVICE = (
-    "oidc-authservice (Kubeflow 1.8 and earlier) treats a bearer it does not take as no "
-    "session (a token that is no JWT got the login redirect)"
+_1_9_0 = "oauth2-proxy (Kubeflow 1.9.0) " + _NO_SESSION
+_AUTHSERVICE = "oidc-authservice (Kubeflow 1.8 and earlier) " + _NO_SESSION
+_OWN = "Dex ID tokens of its own client '{own}'"
+_ADMIT = (
+    "; ask the cluster admin to add '{client}' (`kfp-profiles manifest oidc-client "
+    "--client-id {client}` shows the line)"
 )
+
+#: What the answer to the bearer probe says, by (answer, door, who asks): who is
+#: ``token`` (platform-token), ``own`` (platform-oidc with the door's own client) or
+#: ``other`` (platform-oidc with another client); ``*`` matches any door.
+_VERDICTS: dict[tuple[str, str, str], tuple[Status, str]] = {
+    ("jwt-checker", "*", "token"): (
+        "ok",
+        _ISTIO + "ServiceAccount tokens of the issuers its m2m overlay trusts, and audiences "
+        "only where an admin set them",
+    ),
+    ("jwt-checker", "*", "oidc"): (
+        "ok",
+        _ISTIO + "Dex ID tokens, and audiences only where an admin set them",
+    ),
+    ("login", "oauth2-proxy-first", "token"): (
+        "warn",
+        _1_9_0 + "a ServiceAccount token only for an issuer=audience pair in its "
+        "`extra_jwt_issuers`; ask the cluster admin for it",
+    ),
+    ("login", "oauth2-proxy-first", "own"): ("ok", _1_9_0 + _OWN),
+    ("login", "oauth2-proxy-first", "other"): (
+        "warn",
+        _1_9_0 + _OWN + " and of the pairs in its `extra_jwt_issuers`" + _ADMIT,
+    ),
+    ("login", "oidc-authservice", "token"): (
+        "warn",
+        _AUTHSERVICE + "a ServiceAccount token only through its TokenReview authenticator, "
+        "where enabled, for its own audience",
+    ),
+    ("login", "oidc-authservice", "own"): ("ok", _AUTHSERVICE + _OWN),
+    ("login", "oidc-authservice", "other"): (
+        "fail",
+        _AUTHSERVICE + _OWN + " only, not of '{client}'",
+    ),
+    ("login", "*", "*"): (
+        "warn",
+        "the door's login answered a bearer that is no JWT, with no reason: bearer requests "
+        "reach oauth2-proxy here, which takes only the issuer=audience pairs of its "
+        "`extra_jwt_issuers`, if any",
+    ),
+    ("api", "*", "token"): (
+        "ok",
+        "no front door: the KFP API reviews the token itself (TokenReview, audience "
+        "pipelines.kubeflow.org)",
+    ),
+    ("api", "*", "oidc"): (
+        "fail",
+        "no front door: the KFP API takes ServiceAccount tokens only, not Dex ID tokens; use "
+        "the Kubeflow gateway's /pipeline URL as the host",
+    ),
+    ("*", "*", "*"): (
+        "info",
+        "not told: a bearer that is no JWT got an answer of no known door",
+    ),
+}
 
 
 def bearer_finding(door: FrontDoor, resolved: ResolvedProfile) -> Finding:
     """Whether ``door`` takes the bearer tokens of ``resolved``'s kind, and what for."""
-    oidc = isinstance(resolved.profile, PlatformOidc)
-    client = resolved.profile.client_id if isinstance(resolved.profile, PlatformOidc) else ""
+    profile = resolved.profile
+    client = profile.client_id if isinstance(profile, PlatformOidc) else ""
     own = door.client_id or "kubeflow-oidc-authservice"
-    admit = f"(`kfp-profiles manifest oidc-client --client-id {client}` shows the line)"
-    answer = door.bearer
-    status: Status
-    if answer == "jwt-checker":
-        status, text = (
-            "ok",
-            (
-                f"{_ISTIO}: it takes Dex ID tokens, and audiences only where an admin set them"
-                if oidc
-                else f"{_ISTIO}: it takes ServiceAccount tokens of the issuers its m2m overlay "
-                "trusts, and audiences only where an admin set them"
-            ),
-        )
-    elif answer == "login" and door.door == "oauth2-proxy-first":
-        if not oidc:
-            status, text = (
-                "warn",
-                (
-                    f"{_LOGIN_1_9_0}: it takes a ServiceAccount token only for an issuer=audience "
-                    "pair in its `extra_jwt_issuers`; ask the cluster admin for it"
-                ),
-            )
-        elif client == own:
-            status, text = "ok", f"{_LOGIN_1_9_0}: it takes Dex ID tokens of its own client '{own}'"
-        else:
-            status, text = (
-                "warn",
-                (
-                    f"{_LOGIN_1_9_0}: it takes Dex ID tokens of its own client '{own}' and of "
-                    f"the pairs in its `extra_jwt_issuers`; ask the cluster admin to add "
-                    f"'{client}' {admit}"
-                ),
-            )
-    elif answer == "login" and door.door == "oidc-authservice":
-        if not oidc:
-            status, text = (
-                "warn",
-                (
-                    f"{_LOGIN_AUTHSERVICE}: it takes a ServiceAccount token only through its "
-                    "TokenReview authenticator, where enabled, for its own audience"
-                ),
-            )
-        elif client == own:
-            status, text = (
-                "ok",
-                (f"{_LOGIN_AUTHSERVICE}: it takes Dex ID tokens of its own client '{own}'"),
-            )
-        else:
-            status, text = (
-                "fail",
-                (
-                    f"{_LOGIN_AUTHSERVICE}: it takes Dex ID tokens of its own client '{own}' only, "
-                    f"not of '{client}'"
-                ),
-            )
-    elif answer == "login":
-        status, text = (
-            "warn",
-            (
-                "the door's login answered a bearer that is no JWT, with no reason: bearer "
-                "requests reach oauth2-proxy here, which takes only the issuer=audience pairs of "
-                "its `extra_jwt_issuers`, if any"
-            ),
-        )
-    elif answer == "api" and not oidc:
-        status, text = (
-            "ok",
-            (
-                "no front door: the KFP API reviews the token itself (TokenReview, audience "
-                "pipelines.kubeflow.org)"
-            ),
-        )
-    elif answer == "api":
-        status, text = (
-            "fail",
-            (
-                "no front door: the KFP API takes ServiceAccount tokens only, not Dex ID tokens; "
-                "use the Kubeflow gateway's /pipeline URL as the host"
-            ),
-        )
-    else:
-        status, text = "info", "not told: a bearer that is no JWT got an answer of no known door"
-    return Finding(_TOPIC, status, text)
+    who = ("own" if client == own else "other") if client else "token"
+    answer = str(door.bearer)
+    tried = [
+        (answer, door.door, who),
+        (answer, "*", "oidc" if client else who),
+        (answer, "*", "*"),
+        ("*", "*", "*"),
+    ]
+    status, text = next(_VERDICTS[key] for key in tried if key in _VERDICTS)
+    return Finding(_TOPIC, status, text.format(own=own, client=client))
 
 
 def oidc_findings(resolved: ResolvedProfile) -> Iterator[Finding]:
