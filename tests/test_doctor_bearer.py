@@ -193,7 +193,7 @@ TOKEN_DOCTOR = {
         "WARN",
         "oauth2-proxy (Kubeflow 1.9.0) treats a bearer it does not take as no session (a "
         "token that is no JWT got the login redirect): it takes a ServiceAccount token only "
-        "for an issuer=audience pair in its `extra_jwt_issuers`; ask the cluster admin for it",
+        "for an `issuer=audience` pair in its `extra_jwt_issuers`; ask the cluster admin for it",
     ),
     "1.8": (
         "WARN",

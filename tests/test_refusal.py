@@ -135,7 +135,7 @@ def unsigned(claims: dict[str, Any]) -> str:
             {"aud": ["a", "b"]},
             "oauth2-proxy",
             "its audience (a, b) is not one the gateway accepts; ask for a token with the "
-            "gateway's audience (kubectl create token --audience AUDIENCE)",
+            "gateway's audience (`kubectl create token --audience AUDIENCE`)",
         ),
         (
             "Jwt issuer is not configured",
@@ -190,7 +190,7 @@ def test_platform_token_wrong_audience_at_the_1_9_0_door(
     assert str(error) == (
         f"Profile 't': {url}/pipeline refused the token from KFP_TOKEN with a redirect to its "
         "login page (302): oauth2-proxy (Kubeflow 1.9.0) takes a token only for an "
-        "issuer=audience pair in its `extra_jwt_issuers`, and issuer "
+        "`issuer=audience` pair in its `extra_jwt_issuers`, and issuer "
         f"{KUBERNETES} with audience pipelines.kubeflow.org is not one (ask the cluster "
         "admin for the audience it pairs with that issuer, then `kubectl create token "
         "--audience AUDIENCE`, or use a platform-dex profile); " + KFP_TOKEN_FIX

@@ -57,7 +57,7 @@ _VERDICTS: dict[tuple[str, str, str], tuple[Status, str]] = {
     ),
     ("login", "oauth2-proxy-first", "token"): (
         "warn",
-        _1_9_0 + "a ServiceAccount token only for an issuer=audience pair in its "
+        _1_9_0 + "a ServiceAccount token only for an `issuer=audience` pair in its "
         "`extra_jwt_issuers`; ask the cluster admin for it",
     ),
     ("login", "oauth2-proxy-first", "own"): ("ok", _1_9_0 + _OWN),
@@ -78,7 +78,7 @@ _VERDICTS: dict[tuple[str, str, str], tuple[Status, str]] = {
     ("login", "*", "*"): (
         "warn",
         "the door's login answered a bearer that is no JWT, with no reason: bearer requests "
-        "reach oauth2-proxy here, which takes only the issuer=audience pairs of its "
+        "reach oauth2-proxy here, which takes only the `issuer=audience` pairs of its "
         "`extra_jwt_issuers`, if any",
     ),
     ("api", "*", "token"): (

@@ -179,7 +179,7 @@ BEARER_CAUSES: Mapping[str, Advice] = {
     ),
     "audience": (
         "its audience ({audience}) is not one the gateway accepts; ask for a token with "
-        "the gateway's audience (kubectl create token --audience AUDIENCE)"
+        "the gateway's audience (`kubectl create token --audience AUDIENCE`)"
     ),
     "issuer": (
         "its issuer ({token_issuer}) is not one the gateway trusts; use a token of the cluster "
@@ -192,7 +192,7 @@ BEARER_CAUSES: Mapping[str, Advice] = {
     "garbage": "it is not a JWT, and the gateway takes only JWTs",
     "opaque": "it is not a JWT (the gateway gave no reason)",
     "unlisted": (
-        "oauth2-proxy (Kubeflow 1.9.0) takes a token only for an issuer=audience pair in its "
+        "oauth2-proxy (Kubeflow 1.9.0) takes a token only for an `issuer=audience` pair in its "
         "`extra_jwt_issuers`, and issuer {token_issuer} with audience {audience} is not one "
         "(ask the cluster admin for the audience it pairs with that issuer, then "
         "`kubectl create token --audience AUDIENCE`, or use a platform-dex profile)"
