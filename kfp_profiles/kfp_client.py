@@ -15,8 +15,8 @@ kfp 2.17.3 traps, each closed here (and tested in tests/test_client.py):
 - A refusal the SDK raises as its ``ApiException`` (whose response headers may
   set cookies) becomes a typed error with nothing chained: a login where the API
   should be names the front door (``BehindLoginError``), a refused bearer its
-  token file (``TokenRefusedError``; platform-token's credentials name its source and
-  the gateway's cause themselves, ``refused_error``), a 403 the identity, the namespace and how
+  token file (``TokenRefusedError``; the token kinds' credentials name the token's
+  source and the cause themselves, ``refused_error``), a 403 the identity, the namespace and how
   to get access (``NamespaceAccessError``).
 - ``KF_PIPELINES_IAP_OAUTH2_CLIENT_ID`` and ``KF_PIPELINES_UI_ENDPOINT`` would
   override what the profile says: the profile wins.
@@ -326,16 +326,14 @@ class ProfileClient(kfp.Client):  # type: ignore[misc]  # kfp ships no type hint
     ) -> KfpProfilesError:
         """The error for a login page or a 401: after a new login, with a token, or neither."""
         resolved = self.resolved
-        # A credential that can say which token was refused and why (platform-token) does.
+        # A credential that can say which token was refused and why (the token kinds) does.
         describe = getattr(self._credentials, "refused_error", None)
         if describe is not None and "Authorization" in sent:
-            named: KfpProfilesError = describe(
-                url=self.base_url,
-                why=refusal.answer,
-                message=refusal.message,
-                sent=sent,
-                renewed=renewed,
-            )
+            from .auth.refusal import Refusal
+
+            answer = refusal.response(self.base_url)
+            seen = Refusal.of(answer, why=refusal.answer, message=refusal.message, renewed=renewed)
+            named: KfpProfilesError = describe(seen, sent)
             return named
         if renewed:
             return StillRefusedError(

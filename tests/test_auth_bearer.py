@@ -19,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from kfp_profiles.auth import bearer
-from kfp_profiles.auth.bearer import BearerCredentials, _cause
+from kfp_profiles.auth.bearer import BearerCredentials
 from kfp_profiles.auth.bearer_token import BearerToken, TokenCache, check_token_text, jwt_expiry
 from kfp_profiles.errors import (
     StoredTokenElsewhereError,
@@ -114,37 +114,6 @@ def test_expiry_comes_from_a_jwts_exp_and_short_tokens_renew_halfway(emu: Emulat
     short = BearerToken("t", expires_at=100.0, got_at=0.0)
     assert short.renew_at(60) == 50.0  # not before half its life
     assert BearerToken("t", None, 0.0).renew_at(60) is None
-
-
-@pytest.mark.parametrize(
-    ("message", "claims", "cause"),
-    [
-        ("Jwt is expired", {}, "the token has expired"),
-        (
-            "Audiences in Jwt are not allowed",
-            {"aud": ["a", "b"]},
-            "its audience (a, b) is not one the gateway accepts; ask for a token with the "
-            "gateway's audience (kubectl create token --audience AUDIENCE)",
-        ),
-        (
-            "Jwt issuer is not configured",
-            {"iss": "https://x"},
-            "its issuer (https://x) is not one the gateway trusts; use a token of the cluster "
-            "behind this gateway",
-        ),
-        ("", {}, "it is not a JWT (the gateway gave no reason)"),
-        ("", {"exp": 10}, "the token has expired"),
-        (
-            "",
-            {"exp": 10**10, "iss": "i", "aud": "a"},
-            "the gateway gave no reason (issuer i, audience a: check that the gateway trusts both)",
-        ),
-    ],
-)
-def test_a_refusal_is_named_from_the_gateways_words_else_from_the_claims(
-    message: str, claims: dict[str, Any], cause: str
-) -> None:
-    assert _cause(message, claims, time.time()) == cause
 
 
 # --- which source wins -----------------------------------------------------------------------

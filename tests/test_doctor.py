@@ -27,7 +27,7 @@ from kfp_profiles.doctor.findings import Finding
 from kfp_profiles.doctor.fingerprint import FrontDoor, fingerprint, fingerprint_flow
 from kfp_profiles.doctor.machine import check_in_cluster, check_kubectl
 from kfp_profiles.doctor.report import describe_door, render_suggestion, run_doctor
-from kfp_profiles.doctor.token import decode_jwt_claims, describe_token, token_path_in_use
+from kfp_profiles.doctor.token import decode_jwt_claims, describe_token_file, token_path_in_use
 from kfp_profiles.errors import ConfigError, TokenCheckError
 from kfp_profiles.testing import Emulator
 
@@ -89,6 +89,7 @@ def test_the_second_config_is_told_by_401_and_oauth2_start() -> None:
         "the API path answers 401 and /oauth2/start leads into Dex",
         connectors=("local",),
         approval="not shown",
+        client_id="kubeflow-oidc-authservice",  # the door's own client, from its redirect
     )
 
 
@@ -240,6 +241,7 @@ def test_every_release_is_fingerprinted(release: str) -> None:
         connectors=("local",),
         approval=approval,  # type: ignore[arg-type]
         old_dex_paths=old_paths,
+        client_id="kubeflow-oidc-authservice",  # the door's own client, from its redirect
     )
     assert door.suggestion()["kind"] == "platform-dex"
 
@@ -388,7 +390,7 @@ def test_the_token_is_described_never_shown(
     path = tmp_path / "token"
     if content is not None:
         path.write_text(content)
-    finding = describe_token(str(path), now=NOW)
+    finding = describe_token_file(str(path), now=NOW)
     assert (finding.topic, finding.status, finding.text) == (
         "token",
         status,

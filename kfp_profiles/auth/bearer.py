@@ -31,17 +31,17 @@ from ..errors import (
     TokenPathError,
     TokenTextError,
 )
-from ..errors.bearer import REFUSAL_CAUSES
 from ..models import PlatformToken
-from .bearer_token import BearerToken, TokenCache, check_token_text, command_fingerprint, jwt_claims
+from .bearer_token import BearerToken, TokenCache, check_token_text, command_fingerprint
 from .bearer_token import jwt_expiry as _expiry
+from .refusal import Refusal, refusal_cause
 from .token import read_token
 from .token_command import CommandSpec, run_token_command
 
 if TYPE_CHECKING:
     from ..resolution import ResolvedProfile
 
-__all__ = ["BearerCredentials", "forget_cached_token"]
+__all__ = ["BearerCredentials", "CommandSource", "expired_error", "forget_cached_token"]
 
 Clock = Callable[[], float]
 
@@ -220,6 +220,10 @@ class CommandSource:
                 self._cache.delete(self.spec.profile)  # the refused one goes
             return self._run()
 
+    def cached(self) -> BearerToken | None:
+        """The token another run left in the cache, if any (``doctor``); nothing is run."""
+        return self._cached()
+
     def _cached(self) -> BearerToken | None:
         if self._cache is None:
             return None
@@ -309,11 +313,16 @@ def _keyring_source(resolved: ResolvedProfile) -> StaticSource:
 
 
 def _refuse_if_expired(token: BearerToken, fields: Mapping[str, Any], now: float) -> None:
-    if token.expires_at is None or not token.expired(now):
-        return
-    when = datetime.fromtimestamp(token.expires_at, tz=timezone.utc)
-    raise TokenExpiredError(
-        when=when.strftime("%Y-%m-%d %H:%M:%S UTC"), ago=_duration(now - token.expires_at), **fields
+    if token.expires_at is not None and token.expired(now):
+        raise expired_error(token, fields, now)
+
+
+def expired_error(token: BearerToken, fields: Mapping[str, Any], now: float) -> TokenExpiredError:
+    """The error of a token that expired, naming its source (``fields``) and when."""
+    expires_at = token.expires_at if token.expires_at is not None else now
+    when = datetime.fromtimestamp(expires_at, tz=timezone.utc)
+    return TokenExpiredError(
+        when=when.strftime("%Y-%m-%d %H:%M:%S UTC"), ago=_duration(now - expires_at), **fields
     )
 
 
@@ -363,35 +372,13 @@ class BearerCredentials:
         """The token the next request would carry (for ``env --with-token``, ``check``)."""
         return self._source.current()
 
-    def refused_error(
-        self, *, url: str, why: str, message: str, sent: Mapping[str, str], renewed: bool
-    ) -> BearerRefusedError:
-        """The error for a 401 to a request that carried ``sent``: the cause, the source."""
+    def refused_error(self, refusal: Refusal, sent: Mapping[str, str]) -> BearerRefusedError:
+        """The error for a refusal of a request that carried ``sent``: the cause, the source."""
         text = sent.get("Authorization", "").removeprefix("Bearer ")
-        claims = jwt_claims(text) or {}
-        cause = _cause(message, claims, self._clock())
-        if renewed:
+        cause = refusal_cause(refusal, text, self._clock())
+        why = refusal.why
+        if refusal.renewed:
             why = f"{why}, again after the command gave a new token"
-        return BearerRefusedError(url=url, why=why, cause=cause, **self._source.fields())
-
-
-def _cause(message: str, claims: Mapping[str, Any], now: float) -> str:
-    """What a refusal says about the token: the gateway's words, else the token's own claims."""
-    audience = claims.get("aud")
-    audiences = audience if isinstance(audience, list) else [audience] if audience else []
-    values = {
-        "audience": ", ".join(str(a) for a in audiences) or "none",
-        "issuer": str(claims.get("iss") or "none"),
-    }
-    for text, cause in REFUSAL_CAUSES.items():
-        if message.startswith(text):
-            return cause.format(**values)
-    if not claims:
-        return "it is not a JWT (the gateway gave no reason)"
-    expiry = claims.get("exp")
-    if isinstance(expiry, (int, float)) and now >= expiry:
-        return "the token has expired"
-    return (
-        f"the gateway gave no reason (issuer {values['issuer']}, audience {values['audience']}: "
-        "check that the gateway trusts both)"
-    )
+        return BearerRefusedError(
+            url=refusal.url, why=why, **cause.fields(), **self._source.fields()
+        )

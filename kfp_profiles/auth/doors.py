@@ -15,6 +15,10 @@ shape the Kubeflow releases 1.5 to 1.11 give it (the emulator in
   with an ``/authservice/`` callback (and sets ``oidc_state_csrf``);
 - ``unknown``: none of these.
 
+Whether a door takes bearer tokens is told by one request carrying a bearer that
+is no JWT (:func:`read_bearer_answer`): Istio's JWT checker answers 401 with its
+reason, the older doors treat it as no session and answer with their login.
+
 A login tells apart only what changes its first request, so it names a
 :data:`Door`: oauth2-proxy's two configs are one door to it (:func:`login_door`).
 
@@ -43,8 +47,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DOOR_DESCRIPTIONS",
     "LOGIN_DOORS",
+    "PROBE_BEARER",
     "ApiAnswer",
     "Approval",
+    "BearerAnswer",
     "Door",
     "DoorName",
     "approval_page",
@@ -62,6 +68,7 @@ __all__ = [
     "password_form_target",
     "password_rejected",
     "read_api_answer",
+    "read_bearer_answer",
     "refusal_door",
     "uses_old_dex_paths",
 ]
@@ -198,6 +205,31 @@ def refusal_door(response: HttpResponse) -> DoorName:
     if answer.follow is not None or 200 <= response.status < 300:
         return "unknown"
     return answer.door
+
+
+#: The bearer ``doctor`` sends to see who checks bearer tokens: no JWT, and no secret.
+PROBE_BEARER = "kfp-profiles-doctor-probe"
+
+#: Who answered a request carrying :data:`PROBE_BEARER`: a JWT checker at the gateway
+#: that says why (``jwt-checker``: Istio's RequestAuthentication, 1.9.1+), the door's
+#: login as for no session (``login``: oauth2-proxy's JWT path on 1.9.0, oidc-authservice),
+#: the KFP API itself (``api``: no door), or none of these.
+BearerAnswer = Literal["jwt-checker", "login", "api", "unknown"]
+
+
+def read_bearer_answer(response: HttpResponse) -> BearerAnswer:
+    """Who answered a request whose bearer is no JWT (:data:`PROBE_BEARER`)."""
+    challenge = (response.header("WWW-Authenticate") or "").lower()
+    said_why = challenge.startswith("bearer") and "invalid_token" in challenge
+    if response.status == 401 and (said_why or response.body_text.startswith("Jwt")):
+        return "jwt-checker"
+    if 200 <= response.status < 300 or (
+        response.status == 401 and _is_grpc_error(response.body_text)
+    ):
+        return "api"
+    if door_into_dex(response, at_api_path=True) is not None or response.status in (401, 403):
+        return "login"
+    return "unknown"
 
 
 def _is_grpc_error(text: str) -> bool:

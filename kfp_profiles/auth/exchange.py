@@ -82,6 +82,8 @@ class HttpRequest:
     url: str
     #: Form fields for a POST; a SecretStr is unwrapped only by the driver, at send time.
     form: Mapping[str, str | SecretStr] | None = None
+    #: Extra request headers (the doctor's probe bearer, which is no secret).
+    headers: Mapping[str, str] | None = None
 
     def form_data(self) -> dict[str, str] | None:
         if self.form is None:

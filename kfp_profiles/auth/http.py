@@ -175,6 +175,7 @@ def _exchange(
             request.method,
             request.url,
             data=request.form_data(),
+            headers=dict(request.headers) if request.headers else None,
             allow_redirects=False,
             timeout=(seconds, seconds),
             verify=tls_verify_setting(settings),

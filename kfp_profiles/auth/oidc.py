@@ -26,14 +26,16 @@ from ..errors import (
     OidcClientRefusedError,
     OidcRefreshRefusedError,
     OidcSignInNeededError,
+    OidcTokenInvalidError,
     SessionCacheError,
 )
 from ..models import PlatformOidc
 from ..transport import origin
-from .oidc_discovery import discover, fetch_jwks, verify_id_token
+from .oidc_discovery import auto_flow, discover, fetch_jwks, verify_id_token
 from .oidc_flows import Say, browser_sign_in, device_sign_in, say_to_stderr
 from .oidc_http import OidcConfig, ProviderError, exchange, new_session
 from .oidc_store import OidcSignIn, SignInStore, renewal_lock
+from .refusal import Refusal, refusal_cause
 
 if TYPE_CHECKING:
     from ..resolution import ResolvedProfile
@@ -44,6 +46,18 @@ log = logging.getLogger("kfp_profiles.auth.oidc")
 
 #: Errors of a refresh that mean the sign-in is gone (Dex answers 400 invalid_request).
 _REFUSED = frozenset({"invalid_grant", "invalid_request"})
+#: The reason an ID token was refused (errors/oidc.py's rows), by the shared cause.
+_OIDC_REASONS = {
+    "expired": "expired",
+    "expired-there": "expired-there",
+    "audience": "audience",
+    "unlisted": "audience",
+    "issuer": "untrusted",
+    "signature": "signature",
+    "garbage": "garbage",
+    "opaque": "garbage",
+    "untaken": "untaken",
+}
 #: Where a confidential client's secret is kept, beside the profile's password.
 CLIENT_SECRET_SERVICE = "kfp-profiles"
 
@@ -180,6 +194,27 @@ class OidcCredentials:
         """The store that took the last save (``keyring``, ``file``), None for memory only."""
         return self._store.last_store if self._store is not None else None
 
+    def refused_error(self, refusal: Refusal, sent: Mapping[str, str]) -> OidcTokenInvalidError:
+        """The error for a refusal of the ID token in ``sent``: which check it failed, the fix."""
+        token = sent.get("Authorization", "").removeprefix("Bearer ")
+        cause = refusal_cause(refusal, token, self._clock())
+        held = self._held
+        issuer = str(held.document.get("issuer", "")) if held is not None else ""
+        issuer = issuer or self.config.issuer
+        reason = _OIDC_REASONS.get(cause.reason, "*")
+        if reason in ("audience", "not-admitted"):
+            reason = "not-admitted" if self.config.client_id in cause.audiences else "audience"
+        if reason in ("untrusted", "*") and cause.issuer not in (issuer, "none"):
+            reason = "issuer"
+        again = ", again after a refresh" if refusal.renewed else ""
+        return OidcTokenInvalidError(
+            profile=self.config.profile,
+            issuer=issuer,
+            client_id=self.config.client_id,
+            where=f" ({refusal.url} refused it with {refusal.why}{again})",
+            **(cause.fields() | {"reason": reason}),
+        )
+
     def logout(self) -> bool:
         with self._lock:
             self._held = None
@@ -270,7 +305,7 @@ class OidcCredentials:
         jwks = fetch_jwks(config, document)
         flow = config.flow
         if flow == "auto":
-            flow = "device" if document.get("device_authorization_endpoint") else "browser"
+            flow = auto_flow(document)
         nonce: str | None = None
         if flow == "device":
             tokens = device_sign_in(config, document, say=self._say)

@@ -30,10 +30,14 @@ from .oidc_http import OidcConfig, ProviderError, exchange, new_session
 __all__ = [
     "REWRITTEN_FROM",
     "WELL_KNOWN",
+    "auto_flow",
+    "claims_problem",
     "discover",
     "fetch_jwks",
     "move_url",
+    "offered_flows",
     "rewrite",
+    "rewritten_from",
     "token_claims",
     "verify_id_token",
 ]
@@ -127,6 +131,46 @@ def token_claims(token: str) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
+def claims_problem(
+    claims: Mapping[str, Any], *, issuer: str, client_id: str, now: float | None = None
+) -> dict[str, Any] | None:
+    """What is wrong with an ID token's ``iss``, ``aud`` or ``exp`` (an error's ``reason``
+    and fields), or None: it is for ``client_id``, from ``issuer``, and live."""
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if claims.get("iss") != issuer:
+        return {"reason": "issuer", "token_issuer": claims.get("iss")}
+    if client_id not in audiences:
+        return {"reason": "audience", "audience": ", ".join(repr(a) for a in audiences)}
+    expiry = claims.get("exp", 0)
+    expiry = expiry if isinstance(expiry, (int, float)) else 0
+    if float(expiry) + CLOCK_SKEW < (time.time() if now is None else now):
+        return {"reason": "expired"}
+    return None
+
+
+def rewritten_from(document: Mapping[str, Any]) -> str | None:
+    """The origin a document's endpoints named before :func:`rewrite` moved them; None if kept."""
+    moved = document.get(REWRITTEN_FROM)
+    return str(moved) if moved else None
+
+
+def offered_flows(document: Mapping[str, Any]) -> tuple[str, ...]:
+    """The sign-in flows a provider's document offers: ``device``, ``browser`` (code + PKCE)."""
+    flows = []
+    if document.get("device_authorization_endpoint"):
+        flows.append("device")
+    responses = document.get("response_types_supported") or ["code"]
+    if document.get("authorization_endpoint") and "code" in responses:
+        flows.append("browser")
+    return tuple(flows)
+
+
+def auto_flow(document: Mapping[str, Any]) -> str:
+    """The flow ``flow = "auto"`` takes: device where the provider offers it, else browser."""
+    return "device" if "device" in offered_flows(document) else "browser"
+
+
 def _header(token: str) -> dict[str, Any] | None:
     head = token.split(".")[0]
     try:
@@ -175,14 +219,9 @@ def verify_id_token(
         verified = dict(jwt.decode(token, keys, ["RS256", "ES256"]).claims)
     if verified is None:
         raise invalid("signature")
-    audience = verified.get("aud")
-    audiences = audience if isinstance(audience, list) else [audience]
-    if verified.get("iss") != issuer:
-        raise invalid("issuer", token_issuer=verified.get("iss"))
-    if config.client_id not in audiences:
-        raise invalid("audience", audience=", ".join(repr(a) for a in audiences))
-    if float(verified.get("exp", 0)) + CLOCK_SKEW < (time.time() if now is None else now):
-        raise invalid("expired")
+    problem = claims_problem(verified, issuer=issuer, client_id=config.client_id, now=now)
+    if problem is not None:
+        raise invalid(**problem)
     if nonce is not None and verified.get("nonce") != nonce:
         raise invalid("nonce")
     return verified, jwks

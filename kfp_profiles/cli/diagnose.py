@@ -91,8 +91,10 @@ def doctor(
     this is a pod, the ServiceAccount token (audience, expiry, namespace; never
     the token), kubectl and its contexts, and which front door guards the
     profile's host (oauth2-proxy, oidc-authservice, none; Dex connectors and
-    approval page), with the profile fields it suggests. Exit status 1 when
-    something failed.
+    approval page), with the profile fields it suggests; for platform-token
+    and platform-oidc profiles, the profile's token (never shown), whether the
+    front door takes bearer tokens, and the OIDC provider's discovery document
+    and flows. Exit status 1 when something failed.
     """
     from ..doctor.report import run_doctor
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from ..errors import TokenCheckError
 from ..models import PlatformDex
 from ..transport import describe_failure
-from .token import describe_token, token_path_in_use
+from .token import describe_token, describe_token_file, token_path_in_use
 
 if TYPE_CHECKING:
     from ..auth import Credentials
@@ -118,10 +118,14 @@ class _Trial:
         if isinstance(resolved.profile, PlatformDex):
             return _dex_login_detail(resolved, resolved.profile, auth)
         if resolved.kind == "platform-in-cluster":
-            finding = describe_token(token_path_in_use(resolved))
+            finding = describe_token_file(token_path_in_use(resolved))
             if finding.status == "fail":
                 raise TokenCheckError(profile=resolved.name, problem=finding.text)
             return finding.text
+        if resolved.kind == "platform-token":
+            return _bearer_detail(auth)
+        if resolved.kind == "platform-oidc":
+            return _oidc_detail(auth)
         return None
 
     def healthz(self) -> str:
@@ -170,3 +174,59 @@ def _dex_login_detail(resolved: ResolvedProfile, profile: PlatformDex, auth: Cre
             f"logged in as {profile.username} through {door} ({dex.last_login_requests} requests)"
         )
     return f"reused the cached session of {profile.username} ({door})"
+
+
+def _bearer_detail(auth: Credentials) -> str:
+    """The platform-token the client would send: where from, and what its claims say."""
+    from ..auth.bearer import BearerCredentials, CommandSource, expired_error
+    from ..auth.bearer_token import jwt_claims
+    from ..errors.base import Wording, pick
+    from ..errors.bearer import TOKEN_SOURCE_WORDS
+
+    assert isinstance(auth, BearerCredentials), type(auth).__name__
+    source = auth.source
+    token = auth.token()  # runs the command, reads the file or the keyring, as get_client does
+    now = time.time()
+    if token.expires_at is not None and token.expired(now):
+        raise expired_error(token, source.fields(), now)  # a command that printed a dead one
+    words = pick(TOKEN_SOURCE_WORDS, source.source) or source.source
+    fields = {"path": "", "command": "", **source.fields()}
+    where = (words.text("cli") if isinstance(words, Wording) else words).format(**fields)
+    if isinstance(source, CommandSource):
+        where += " (ran it)" if source.runs else " (cached)"
+    claims = jwt_claims(token.text)
+    if claims is None:
+        return f"token from {where}: not a JWT, so its life is unknown (used until refused)"
+    return f"token from {where}: {describe_token(claims, now=now).text}"
+
+
+def _oidc_detail(auth: Credentials) -> str:
+    """The ID token the client would send: how it was had, what its claims say, and checked."""
+    from ..auth.oidc import OidcCredentials
+    from ..auth.oidc_discovery import claims_problem, token_claims
+    from ..errors import OidcTokenInvalidError
+
+    assert isinstance(auth, OidcCredentials), type(auth).__name__
+    id_token = auth.id_token()  # held, stored, refreshed, or a sign-in where check prompts
+    sign_in = auth.current
+    config = auth.config
+    issuer = str(sign_in.document.get("issuer", "")) if sign_in is not None else ""
+    issuer = issuer or config.issuer
+    claims = token_claims(id_token)
+    problem = (
+        {"reason": "garbage"}
+        if claims is None
+        else claims_problem(claims, issuer=issuer, client_id=config.client_id)
+    )
+    if problem is not None or claims is None:
+        raise OidcTokenInvalidError(
+            profile=config.profile, issuer=issuer, client_id=config.client_id, **(problem or {})
+        )
+    if auth.sign_ins:
+        how = "signed in"
+    elif auth.refreshes:
+        how = "refreshed (1 request)"
+    else:
+        how = "the stored sign-in"
+    renews = "; renews silently" if sign_in is not None and sign_in.refresh_token else ""
+    return f"ID token, {how}: {describe_token(claims).text}{renews}"

@@ -12,6 +12,7 @@ redirect into Dex (or ``/oauth2/start`` where the API path answers 401 or
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -20,24 +21,37 @@ from urllib.parse import urlsplit
 
 from ..auth.doors import (
     DOOR_DESCRIPTIONS,
+    PROBE_BEARER,
     Approval,
+    BearerAnswer,
     DoorName,
     approval_page,
     door_into_dex,
     oauth2_start_url,
     offered_connectors,
     read_api_answer,
+    read_bearer_answer,
     uses_old_dex_paths,
 )
 from ..auth.exchange import HttpRequest, HttpResponse
+from ..auth.pages import query_params
 from ..constants import HEALTHZ_PATH
 
 if TYPE_CHECKING:
     from ..resolution import ResolvedProfile
 
-__all__ = ["FingerprintFlow", "FrontDoor", "fingerprint", "fingerprint_flow", "fingerprint_profile"]
+__all__ = [
+    "BEARER_KINDS",
+    "FingerprintFlow",
+    "FrontDoor",
+    "fingerprint",
+    "fingerprint_flow",
+    "fingerprint_profile",
+]
 
 _MAX_HOPS = 4
+#: The kinds that send a bearer token to the gateway.
+BEARER_KINDS = ("platform-token", "platform-oidc")
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
@@ -55,6 +69,10 @@ class FrontDoor:
     #: None when there is no Dex.
     approval: Approval | None = None
     old_dex_paths: bool = False
+    #: The door's own OAuth client, named in its redirect into Dex.
+    client_id: str | None = None
+    #: Who answered a bearer that is no JWT (None: not asked).
+    bearer: BearerAnswer | None = None
 
     @property
     def description(self) -> str:
@@ -83,9 +101,23 @@ class FrontDoor:
 FingerprintFlow = Generator[HttpRequest, HttpResponse, FrontDoor]
 
 
-def fingerprint_flow(url: str) -> FingerprintFlow:
-    """Find the door at KFP API URL ``url``, one request at a time (see the module docstring)."""
+def fingerprint_flow(url: str, *, bearer: bool = False) -> FingerprintFlow:
+    """Find the door at KFP API URL ``url``, one request at a time (see the module docstring).
+
+    ``bearer``: then send one request with a bearer that is no JWT, to see who checks
+    bearer tokens (:func:`~kfp_profiles.auth.doors.read_bearer_answer`).
+    """
     url = url.rstrip("/")
+    door = yield from _door_flow(url)
+    if not bearer or door.door == "unknown":
+        return door
+    probe = {"Authorization": f"Bearer {PROBE_BEARER}"}
+    response = yield HttpRequest("GET", url + HEALTHZ_PATH, headers=probe)
+    return dataclasses.replace(door, bearer=read_bearer_answer(response))
+
+
+def _door_flow(url: str) -> FingerprintFlow:
+    """The door at ``url``, from answers to requests with no session and no token."""
     target = url + HEALTHZ_PATH
     response = yield HttpRequest("GET", target)
     answer = read_api_answer(response)
@@ -156,6 +188,7 @@ def _read_dex(
         "connectors": tuple(offered),
         "approval": approval_page(door, dex_auth_url, old_paths=old_paths),
         "old_dex_paths": old_paths,
+        "client_id": query_params(dex_auth_url).get("client_id") or None,
     }
 
 
@@ -175,6 +208,7 @@ def fingerprint(
     ca_bundle: str | None = None,
     proxy: str | None = None,
     timeout: float = 10.0,
+    bearer: bool = False,
 ) -> FrontDoor:
     """Run :func:`fingerprint_flow` over real HTTP (imports ``requests``)."""
     from ..auth.exchange import DexLoginSettings
@@ -191,12 +225,16 @@ def fingerprint(
     )
     # One deadline, `timeout`, for the whole probe; answers read capped (auth/http.py).
     return run_flow(
-        fingerprint_flow(url), settings, max_requests=_MAX_HOPS + 3, what="the front-door probe"
+        fingerprint_flow(url, bearer=bearer),
+        settings,
+        max_requests=_MAX_HOPS + 4,
+        what="the front-door probe",
     )
 
 
 def fingerprint_profile(resolved: ResolvedProfile) -> FrontDoor:
-    """:func:`fingerprint` of the profile's host, with its TLS, CA, proxy and timeout."""
+    """:func:`fingerprint` of the profile's host, with its TLS, CA, proxy and timeout; for
+    the token kinds, with the bearer probe."""
     profile = resolved.profile
     return fingerprint(
         resolved.host,
@@ -205,4 +243,5 @@ def fingerprint_profile(resolved: ResolvedProfile) -> FrontDoor:
         ca_bundle=profile.ca_bundle,
         proxy=profile.proxy,
         timeout=min(profile.timeout, 10.0),
+        bearer=resolved.kind in BEARER_KINDS,
     )

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..constants import PROFILE_ENV
 from ..errors import ConnectionFailedError, KfpProfilesError
-from ..models import StandalonePortForward
+from ..models import PlatformOidc, StandalonePortForward
+from .bearer import bearer_finding, oidc_findings, profile_token_finding
 from .findings import Finding, Status
-from .fingerprint import FrontDoor, fingerprint, fingerprint_profile
+from .fingerprint import BEARER_KINDS, FrontDoor, fingerprint, fingerprint_profile
 from .machine import check_files, check_in_cluster, check_keyring, check_kubectl, in_a_pod
-from .token import describe_token, token_path_in_use
+from .token import describe_token_file, token_path_in_use
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -62,7 +63,9 @@ def run_doctor(
         # get_client() fail: a failure. With none asked for, nothing selected is a note.
         status: Status = "fail" if name or os.environ.get(PROFILE_ENV) else "info"
         yield Finding("profile", status, str(problem))
-    yield describe_token(token_path_in_use(resolved))
+    yield describe_token_file(token_path_in_use(resolved))
+    if resolved is not None and resolved.kind in BEARER_KINDS:
+        yield profile_token_finding(resolved)
     kubectl = "kubectl"
     if resolved is not None and isinstance(resolved.profile, StandalonePortForward):
         kubectl = resolved.profile.kubectl
@@ -109,8 +112,15 @@ def _front_door_findings(
     status: Status = "warn" if door.door == "unknown" else "ok"
     for line in describe_door(door):
         yield Finding("front door", status, line)
+    takes_bearer = False
+    if resolved is not None and door.bearer is not None:
+        found = bearer_finding(door, resolved)
+        takes_bearer = found.status == "ok"
+        yield found
+    if resolved is not None and isinstance(resolved.profile, PlatformOidc):
+        yield from oidc_findings(resolved)
     suggested = door.suggestion()
-    if suggested:
+    if suggested and not takes_bearer:
         mismatch = resolved is not None and resolved.kind != suggested["kind"]
         yield Finding(
             "suggests",

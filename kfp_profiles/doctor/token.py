@@ -1,9 +1,10 @@
-"""The ServiceAccount token, read for display: audience, expiry, namespace, never the token."""
+"""A token described for display: subject, issuer, audience, remaining life; never the token."""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,12 @@ from .findings import Finding, Status
 if TYPE_CHECKING:
     from ..resolution import ResolvedProfile
 
-__all__ = ["decode_jwt_claims", "describe_token", "token_path_in_use"]
+__all__ = [
+    "decode_jwt_claims",
+    "describe_token",
+    "describe_token_file",
+    "token_path_in_use",
+]
 
 
 def token_path_in_use(resolved: ResolvedProfile | None) -> str:
@@ -31,19 +37,19 @@ def decode_jwt_claims(token: str) -> dict[str, Any] | None:
     return jwt_claims(token.strip())
 
 
-def describe_token(path: str, now: float | None = None) -> Finding:
-    """Audience, expiry, namespace and ServiceAccount of the token at ``path``; never the token."""
-    try:
-        token = Path(path).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return Finding("token", "info", f"{path} does not exist (not a pod with the token volume)")
-    except (OSError, UnicodeError) as exc:
-        return Finding("token", "fail", f"{path} cannot be read ({type(exc).__name__})")
-    if not token:
-        return Finding("token", "fail", f"{path} is empty")
-    claims = decode_jwt_claims(token)
-    if claims is None:
-        return Finding("token", "fail", f"{path} does not hold a JWT")
+def describe_token(
+    claims: Mapping[str, Any],
+    *,
+    now: float | None = None,
+    needs_audience: str | None = None,
+    topic: str = "token",
+) -> Finding:
+    """Subject, issuer, audience and remaining life of a token's ``claims``; never the token.
+
+    One description for every kind that carries a token (``platform-in-cluster``'s
+    file, ``platform-token``, ``platform-oidc``'s ID token). It fails when the
+    token has expired, or lacks ``needs_audience`` where one is given.
+    """
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience] if audience else []
     kubernetes = claims.get("kubernetes.io")
@@ -51,7 +57,14 @@ def describe_token(path: str, now: float | None = None) -> Finding:
     namespace = kubernetes.get("namespace")
     account = kubernetes.get("serviceaccount")
     account_name = account.get("name") if isinstance(account, dict) else None
-    parts = [f"audience {', '.join(map(str, audiences)) or 'none'}"]
+    parts = []
+    if claims.get("sub") and not account_name:  # a ServiceAccount's is said below
+        parts.append(f"subject {claims['sub']}")
+    if claims.get("email"):
+        parts.append(f"email {claims['email']}")
+    if claims.get("iss"):
+        parts.append(f"issuer {claims['iss']}")
+    parts.append(f"audience {', '.join(map(str, audiences)) or 'none'}")
     status: Status = "ok"
     expiry = claims.get("exp")
     if isinstance(expiry, (int, float)):
@@ -66,10 +79,27 @@ def describe_token(path: str, now: float | None = None) -> Finding:
         parts.append(f"namespace {namespace}")
     if account_name:
         parts.append(f"service account {account_name}")
-    if TOKEN_AUDIENCE not in audiences:
+    if needs_audience is not None and needs_audience not in audiences:
         status = "fail"
-        parts.append(f"the KFP API needs audience {TOKEN_AUDIENCE}")
-    return Finding("token", status, f"{path}: " + "; ".join(parts))
+        parts.append(f"the KFP API needs audience {needs_audience}")
+    return Finding(topic, status, "; ".join(parts))
+
+
+def describe_token_file(path: str, now: float | None = None) -> Finding:
+    """:func:`describe_token` of the ServiceAccount token at ``path`` (for the KFP API)."""
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return Finding("token", "info", f"{path} does not exist (not a pod with the token volume)")
+    except (OSError, UnicodeError) as exc:
+        return Finding("token", "fail", f"{path} cannot be read ({type(exc).__name__})")
+    if not token:
+        return Finding("token", "fail", f"{path} is empty")
+    claims = decode_jwt_claims(token)
+    if claims is None:
+        return Finding("token", "fail", f"{path} does not hold a JWT")
+    found = describe_token(claims, now=now, needs_audience=TOKEN_AUDIENCE)
+    return Finding("token", found.status, f"{path}: {found.text}")
 
 
 def _duration(seconds: float) -> str:

@@ -169,22 +169,43 @@ class TokenPathError(TokenFileError):
     }
 
 
-#: What the gateway's refusal says about the token (Envoy's jwt_authn status texts).
-REFUSAL_CAUSES: Mapping[str, str] = {
-    "Jwt is expired": "the token has expired",
-    "Audiences in Jwt are not allowed": (
-        "its audience ({audience}) is not one the gateway accepts; ask for a token with "
-        "the gateway's audience (kubectl create token --audience AUDIENCE)"
+#: What a refusal says about the token, by the reason ``auth/refusal.py`` names: the
+#: gateway's own words (Istio), else what the door and the token's claims tell.
+BEARER_CAUSES: Mapping[str, Advice] = {
+    "expired": "the token has expired",
+    "expired-there": (
+        "the token has expired by the gateway's clock, though not by this machine's "
+        "(check both clocks)"
     ),
-    "Jwt issuer is not configured": (
-        "its issuer ({issuer}) is not one the gateway trusts; use a token of the cluster "
+    "audience": (
+        "its audience ({audience}) is not one the gateway accepts; ask for a token with "
+        "the gateway's audience (`kubectl create token --audience AUDIENCE`)"
+    ),
+    "issuer": (
+        "its issuer ({token_issuer}) is not one the gateway trusts; use a token of the cluster "
         "behind this gateway"
     ),
-    "Jwt verification fails": (
+    "signature": (
         "its signature does not verify against the issuer's keys (a token of another "
         "cluster with the same issuer, or keys rotated since)"
     ),
-    "Jwt is not in the form": "it is not a JWT, and the gateway takes only JWTs",
+    "garbage": "it is not a JWT, and the gateway takes only JWTs",
+    "opaque": "it is not a JWT (the gateway gave no reason)",
+    "unlisted": (
+        "oauth2-proxy (Kubeflow 1.9.0) takes a token only for an `issuer=audience` pair in its "
+        "`extra_jwt_issuers`, and issuer {token_issuer} with audience {audience} is not one "
+        "(ask the cluster admin for the audience it pairs with that issuer, then "
+        "`kubectl create token --audience AUDIENCE`, or use a platform-dex profile)"
+    ),
+    "untaken": (
+        "oidc-authservice (Kubeflow 1.8 and earlier) takes a ServiceAccount token only through "
+        "its TokenReview authenticator, where enabled, for its own audience (issuer "
+        "{token_issuer}, audience {audience} was not taken; use a platform-dex profile)"
+    ),
+    "*": (
+        "the gateway gave no reason (issuer {token_issuer}, audience {audience}: check that "
+        "the gateway trusts both)"
+    ),
 }
 
 
@@ -195,16 +216,19 @@ class BearerRefusedError(TokenRefusedError):
     defaults: ClassVar[dict[str, Any]] = {
         "path": "",
         "command": "",
-        "cause": "the gateway gave no reason",
+        "reason": "unknown",
+        "audience": "none",
+        "token_issuer": "none",
     }
     tables: ClassVar[Tables] = {
         "where": ("source", TOKEN_SOURCE_WORDS),
         "fix": ("source", TOKEN_SOURCE_FIXES),
+        "cause": ("reason", BEARER_CAUSES),
     }
 
 
 __all__ = [
-    "REFUSAL_CAUSES",
+    "BEARER_CAUSES",
     "BearerRefusedError",
     "BearerTokenError",
     "StoredTokenElsewhereError",

@@ -106,19 +106,33 @@ TOKEN_PROBLEMS: Mapping[str, Advice] = {
     "signature": "does not match any of the provider's signing keys",
     "garbage": "is not a JWT (three base64url parts)",
     "nonce": "does not carry the nonce of this sign-in",
+    "expired-there": "has expired by the gateway's clock, though not by this machine's",
+    "untrusted": "comes from an issuer the gateway does not trust",
+    "not-admitted": "is for client '{client_id}', an audience the gateway does not admit",
+    "untaken": (
+        "is for client '{client_id}', and oidc-authservice (Kubeflow 1.8 and earlier) takes "
+        "only ID tokens of its own client"
+    ),
     "*": "was refused",
 }
 
+_ADMIT_CLIENT = (
+    "the gateway admits only listed audiences: ask the cluster admin to add "
+    "'{client_id}' (`kfp-profiles manifest oidc-client --client-id {client_id}` shows "
+    "the line), or set `client_id` to an admitted client"
+)
+_TRUSTED_ISSUER = (
+    "set the profile's `issuer` to the Dex the gateway trusts (the host's origin + /dex)"
+)
+
 #: How to fix it, by ``reason``.
 TOKEN_FIXES: Mapping[str, Advice] = {
-    "audience": (
-        "the gateway admits only listed audiences: ask the cluster admin to add "
-        "'{client_id}' (`kfp-profiles manifest oidc-client --client-id {client_id}` shows "
-        "the line), or set `client_id` to an admitted client"
-    ),
-    "issuer": (
-        "set the profile's `issuer` to the Dex the gateway trusts (the host's origin + /dex)"
-    ),
+    "audience": _ADMIT_CLIENT,
+    "not-admitted": _ADMIT_CLIENT,
+    "issuer": _TRUSTED_ISSUER,
+    "untrusted": _TRUSTED_ISSUER,
+    "expired-there": f"check the clocks of this machine and of the cluster, then {_LOGIN}",
+    "untaken": "use a platform-dex profile for this host",
     "*": _LOGIN,
 }
 

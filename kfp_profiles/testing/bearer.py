@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -51,6 +52,7 @@ class GatewaySettings:
     m2m_issuers: Sequence[str] | None = None
     audiences: Sequence[str] = ()
     clock_skew: float = 60.0
+    clock_offset: float = 0.0  # seconds the gateway's clock is ahead of this machine's
     extra_jwt_issuers: Mapping[str, str] | None = None
     authservice_audiences: Sequence[str] = ("istio-ingressgateway.istio-system.svc.cluster.local",)
 
@@ -94,6 +96,7 @@ class Gateway:
                 audiences=self.settings.audiences,
                 skew=self.settings.clock_skew,
                 revoked=self._dex.revoked,
+                now=time.time() + self.settings.clock_offset,
             )
         except jwt.JwtRejected as refusal:
             return self._refusal(req, str(refusal))
@@ -142,7 +145,11 @@ class Gateway:
             return None
         try:
             return jwt.verify(
-                token, {issuer: keys[issuer]}, audiences=audiences, revoked=self._dex.revoked
+                token,
+                {issuer: keys[issuer]},
+                audiences=audiences,
+                revoked=self._dex.revoked,
+                now=time.time() + self.settings.clock_offset,
             )
         except jwt.JwtRejected:
             return None

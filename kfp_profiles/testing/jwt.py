@@ -278,6 +278,7 @@ def verify(
     audiences: Sequence[str] = (),
     skew: float = 0.0,
     revoked: Container[str] = frozenset(),
+    now: float | None = None,
 ) -> dict[str, Any]:
     """The claims of ``token`` if one of ``issuers`` signed it and it is valid now.
 
@@ -290,7 +291,7 @@ def verify(
         raise JwtRejected(UNKNOWN_ISSUER)
     if token in revoked:
         raise JwtRejected(EXPIRED)
-    check_time(jwt, skew=skew)
+    check_time(jwt, skew=skew, now=now)
     check_audience(jwt, audiences)
     check_signature(jwt, keys)
     return jwt.claims

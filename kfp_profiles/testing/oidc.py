@@ -90,6 +90,7 @@ class OidcSettings:
     device_interval: int = 5
     device_omit_interval: bool = False
     authorization_response_iss: bool = False
+    broken_id_tokens: bool = False  # the token endpoint answers an id_token that is no JWT
 
 
 def redirect_allowed(client: StaticClient, uri: str, version: tuple[int, int]) -> bool:
@@ -305,7 +306,9 @@ class OidcProvider:
             "access_token": access,
             "token_type": "bearer",
             "expires_in": int(jwt.claims_of(id_token)["exp"] - time.time()),
-            "id_token": id_token,
+            "id_token": "no-jwt-" + secrets.token_hex(8)
+            if self.settings.broken_id_tokens
+            else id_token,
         }
         wants_refresh = sign_in and "offline_access" in grant.scopes
         if wants_refresh and (grant.consented or not self.settings.refresh_needs_consent):
