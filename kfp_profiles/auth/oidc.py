@@ -44,8 +44,6 @@ log = logging.getLogger("kfp_profiles.auth.oidc")
 
 #: Errors of a refresh that mean the sign-in is gone (Dex answers 400 invalid_request).
 _REFUSED = frozenset({"invalid_grant", "invalid_request"})
-#: Where a confidential client's secret is kept, beside the profile's password.
-CLIENT_SECRET_SERVICE = "kfp-profiles"
 
 
 def config_for(resolved: ResolvedProfile, client_secret: SecretStr | None = None) -> OidcConfig:
@@ -64,13 +62,12 @@ def config_for(resolved: ResolvedProfile, client_secret: SecretStr | None = None
 
 def _stored_client_secret(profile: str) -> SecretStr | None:
     from ..errors import KeyringUnavailableError
-    from ..secrets import keyring_get
+    from ..secrets import get_client_secret
 
     try:
-        value = keyring_get(CLIENT_SECRET_SERVICE, f"{profile}#client_secret")
+        return get_client_secret(profile)
     except KeyringUnavailableError:
         return None
-    return SecretStr(value) if value else None
 
 
 def forget_sign_in(profile: str) -> bool:

@@ -17,8 +17,9 @@ def _keyring_row(name: str, spec: FieldSpec) -> tuple[str, str, str]:
     """The row of a secret that no argument or variable gave: stored in the keyring or not."""
     from .. import secrets
 
+    read = secrets.get_client_secret if spec.name == "client_secret" else secrets.get_password
     try:
-        stored = secrets.get_password(name)
+        stored = read(name)
     except KfpProfilesError as exc:
         return (spec.name, "(unknown)", f"keyring unavailable: {exc.fields.get('reason', exc)}")
     return (spec.name, MASK if stored else "(not stored)", "keyring")

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from .auth import SecretError, StoredSecretElsewhereError, TokenFileError
 from .base import Advice, KfpProfilesError, Tables, Wording
+from .config import ConfigError
 from .refusals import TokenRefusedError
 
 #: Where a token came from, in a message's words, by ``source``.
@@ -169,6 +170,17 @@ class TokenPathError(TokenFileError):
     }
 
 
+class NoBearerKindError(ConfigError):
+    """`env --with-token` for a kind that sends no bearer token the `kfp` CLI could send."""
+
+    fmt = (
+        "Profile '{profile}' is of kind '{kind}', which has no bearer token to export{why}; "
+        "`--with-token` serves platform-token, platform-oidc and platform-in-cluster "
+        "profiles: leave it out for this one."
+    )
+    defaults: ClassVar[dict[str, Any]] = {"why": ""}
+
+
 #: What the gateway's refusal says about the token (Envoy's jwt_authn status texts).
 REFUSAL_CAUSES: Mapping[str, str] = {
     "Jwt is expired": "the token has expired",
@@ -207,6 +219,7 @@ __all__ = [
     "REFUSAL_CAUSES",
     "BearerRefusedError",
     "BearerTokenError",
+    "NoBearerKindError",
     "StoredTokenElsewhereError",
     "TokenCommandError",
     "TokenCommandNotFoundError",
