@@ -94,8 +94,8 @@ class LeftBehind:
 
 
 @dataclass(frozen=True)
-class ProfileRemoved(RemoveResult):
-    """The profile is gone from its file; what became of what it kept outside it."""
+class _Kept:
+    """What became of each thing a profile keeps outside its file (None: there was none)."""
 
     password: Carried = None
     session: Carried = None
@@ -108,17 +108,13 @@ class ProfileRemoved(RemoveResult):
 
 
 @dataclass(frozen=True)
-class ProfileRenamed(RenameResult):
-    """The profile is renamed in its file; what became of what it kept outside it."""
+class ProfileRemoved(_Kept, RemoveResult):
+    """The profile is gone from its file; what became of what it kept outside it."""
 
-    password: Carried = None
-    session: Carried = None
-    left_behind: LeftBehind | None = None
-    #: The kind in the file (a platform-token profile's ``password`` is its token).
-    kind: str | None = None
-    client_secret: Carried = None
-    cached_token: Carried = None
-    sign_in: Carried = None
+
+@dataclass(frozen=True)
+class ProfileRenamed(_Kept, RenameResult):
+    """The profile is renamed in its file; what became of what it kept outside it."""
 
 
 def remove_profile(name: str, *, config: ProfilesConfig | None = None) -> ProfileRemoved:
