@@ -97,6 +97,8 @@ def test_with_token_exports_the_tokens_next_request_and_the_kfp_cli_lists_with_i
     # The token the next request carries: the command's, cached for the next process.
     again = cli("env", "t", "--with-token", env=NO_KEYRING)
     assert exported(again.stdout) == token and runs(tmp_path) == 1
+    debug = cli("--debug", "env", "t", "--with-token", env=NO_KEYRING)  # its logs: no token
+    assert exported(debug.stdout) == token and token not in debug.stderr
 
     # The kfp CLI sends it as --existing-token (KFP_EXISTING_TOKEN, click's KFP_ prefix).
     listed = subprocess.run(
