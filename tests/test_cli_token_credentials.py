@@ -359,3 +359,23 @@ def test_login_of_a_failing_command_names_it_and_its_stderr(
         "kfp-profiles: error: Profile 't': the token command `kubectl -n nowhere create token x`"
     )
     assert "not found" in done.stderr
+
+
+def test_the_library_login_returns_the_source_subject_and_expiry(
+    profiles_path: Path, emu: Emulator, tmp_path: Path, no_keyring: None
+) -> None:
+    from kfp_profiles.client import login
+
+    token_profile(profiles_path, emu, f"token_command = {json.dumps(CREATE_TOKEN)}")
+    result = login("t")
+    assert (result.profile, result.kind, result.door, result.requests) == (
+        "t",
+        "platform-token",
+        None,
+        0,
+    )
+    assert result.source == f"the token command `{' '.join(CREATE_TOKEN)}`"
+    assert (result.identity, result.stored_in) == (SA, "file")
+    assert result.expires_at is not None and 3500 < result.expires_at - time.time() <= 3600
+    assert kubectl_runs(tmp_path) == 1
+    assert "eyJ" not in repr(result)  # no JWT in it
