@@ -8,6 +8,7 @@ be ready: a login when no live session is cached, a managed port-forward. The
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -93,9 +94,13 @@ class LoginResult:
     door: str | None
     requests: int
     expires_at: float | None
-    #: platform-oidc: who signed in (email or subject), and where the sign-in is kept.
+    #: platform-oidc: who signed in (email or subject); platform-token: the token's subject
+    #: (``ServiceAccount NS/NAME`` or its ``sub``; None when it is not a JWT).
     identity: str | None = None
+    #: Where the sign-in (platform-oidc) or a command's token (platform-token) is kept.
     stored_in: str | None = None
+    #: platform-token: where the token came from, in words ("the token command `...`").
+    source: str | None = None
 
 
 def login(
@@ -107,11 +112,14 @@ def login(
     config: ProfilesConfig | None = None,
     **overrides: Any,
 ) -> LoginResult:
-    """Log in now (platform-dex) and cache the session; other kinds need no login."""
+    """Log in now (platform-dex) and cache the session, sign in (platform-oidc), or get a
+    token from its source (platform-token; a command runs now); other kinds need no login."""
     resolved = resolve(name, password=password, token=token, config=config, **overrides)
     warn_if_unverified(resolved)
     if resolved.kind == "platform-oidc":
         return _sign_in(resolved)
+    if resolved.kind == "platform-token":
+        return _get_token(resolved)
     if resolved.kind != "platform-dex":
         return LoginResult(resolved.name, resolved.kind, resolved.host, None, 0, None)
     from .auth.dex import dex_auth_for
@@ -149,13 +157,53 @@ def _sign_in(resolved: ResolvedProfile) -> LoginResult:
     )
 
 
+def _get_token(resolved: ResolvedProfile) -> LoginResult:
+    """platform-token: the token from its source now (a command runs, and its token is cached)."""
+    from .auth.bearer import BearerCredentials, CommandSource
+    from .auth.bearer_token import jwt_claims
+    from .errors.base import pick
+    from .errors.bearer import TOKEN_SOURCE_WORDS
+
+    credentials = BearerCredentials.for_profile(resolved)
+    source = credentials.source
+    got = source.run_now() if isinstance(source, CommandSource) else credentials.token()
+    fields = source.fields()
+    words = pick(TOKEN_SOURCE_WORDS, str(fields["source"])) or "{source}"
+    claims = jwt_claims(got.text)
+    return LoginResult(
+        profile=resolved.name,
+        kind=resolved.kind,
+        host=resolved.host,
+        door=None,
+        requests=0,
+        expires_at=got.expires_at,
+        identity=token_subject(claims) if claims is not None else None,
+        stored_in=source.cached_in if isinstance(source, CommandSource) else None,
+        source=(words if isinstance(words, str) else words.python).format(**fields),
+    )
+
+
+def token_subject(claims: Mapping[str, Any]) -> str:
+    """Who a JWT speaks for: ``ServiceAccount NS/NAME`` (Kubernetes' claims), else its ``sub``."""
+    kubernetes = claims.get("kubernetes.io")
+    if isinstance(kubernetes, Mapping):
+        account = kubernetes.get("serviceaccount")
+        name = account.get("name") if isinstance(account, Mapping) else None
+        if kubernetes.get("namespace") and name:
+            return f"ServiceAccount {kubernetes['namespace']}/{name}"
+    subject = claims.get("sub")
+    return f"subject {subject}" if subject else "no subject"
+
+
 def logout(name: str | None = None, *, config: ProfilesConfig | None = None) -> bool:
-    """Forget the cached session (or OIDC sign-in) of a profile; True when there was one."""
+    """Forget the cached session, OIDC sign-in or command token of a profile; True when there
+    was one. A token or secret stored in the keyring stays (``secret delete`` deletes it)."""
+    from .auth.bearer import forget_cached_token
     from .auth.oidc import forget_sign_in
     from .files import load_config
     from .resolution import select_name
     from .session import SessionCache
 
     chosen, _ = select_name(config if config is not None else load_config(), name)
-    forgot_sign_in = forget_sign_in(chosen)
-    return SessionCache().delete(chosen) or forgot_sign_in
+    forgot = [forget_sign_in(chosen), forget_cached_token(chosen), SessionCache().delete(chosen)]
+    return any(forgot)

@@ -1,7 +1,9 @@
-"""Passwords and cached sessions in the OS keyring: the only module that imports ``keyring``.
+"""Secrets and cached sessions in the OS keyring: the only module that imports ``keyring``.
 
-Service ``kfp-profiles`` holds each profile's Dex password and
-``kfp-profiles-session`` its cached session, both under the profile's name.
+Service ``kfp-profiles`` holds each profile's Dex password (or a platform-token
+profile's bearer token) under the profile's name, and a platform-oidc client's
+secret under ``NAME#client_secret``; ``kfp-profiles-session`` holds cached
+sessions and tokens.
 A keyring that is missing, locked or failing becomes one
 :class:`~kfp_profiles.errors.KeyringUnavailableError` naming every other way
 to supply the secret, or, when storing or deleting, its subclass whose fix
@@ -15,7 +17,8 @@ import getpass
 import logging
 import re
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import SecretStr
 
@@ -23,6 +26,7 @@ from .errors import (
     KeyringDeleteError,
     KeyringStoreError,
     KeyringUnavailableError,
+    KfpProfilesError,
     PasswordMissingError,
     StoredSecretElsewhereError,
 )
@@ -84,20 +88,23 @@ def _unavailable(
 # block so that no backend exception, which may hold the value, rides along as context.
 
 
-def keyring_get(service: str, profile: str) -> str | None:
-    """Read one item; a keyring that cannot answer raises KeyringUnavailableError."""
+def keyring_get(service: str, profile: str, *, name: str | None = None) -> str | None:
+    """Read one item; a keyring that cannot answer raises KeyringUnavailableError.
+
+    ``name`` is the profile an error names, where the item's key is not the name itself.
+    """
     import keyring
 
     try:
         value = keyring.get_password(service, profile)
     except Exception as exc:
-        failure = _unavailable(profile, exc)
+        failure = _unavailable(name or profile, exc)
     else:
         return value
     raise failure
 
 
-def keyring_set(service: str, profile: str, value: str) -> None:
+def keyring_set(service: str, profile: str, value: str, *, name: str | None = None) -> None:
     """Store one item; a backend that silently stored nothing raises too."""
     import keyring
 
@@ -107,16 +114,16 @@ def keyring_set(service: str, profile: str, value: str) -> None:
     try:
         keyring.set_password(service, profile, value)
     except Exception as exc:
-        failure = _unavailable(profile, exc, KeyringStoreError, hide=value)
+        failure = _unavailable(name or profile, exc, KeyringStoreError, hide=value)
     if failure is not None:
         raise failure
     if stores_nothing():
         raise KeyringStoreError(
-            profile=profile, reason=f"the backend {backend_name()} stores nothing"
+            profile=name or profile, reason=f"the backend {backend_name()} stores nothing"
         )
 
 
-def keyring_delete(service: str, profile: str) -> bool:
+def keyring_delete(service: str, profile: str, *, name: str | None = None) -> bool:
     """Delete one item; True when something was deleted. Deleting nothing is fine."""
     import keyring
     from keyring.errors import PasswordDeleteError
@@ -126,7 +133,7 @@ def keyring_delete(service: str, profile: str) -> bool:
     except PasswordDeleteError:
         return False
     except Exception as exc:
-        failure = _unavailable(profile, exc, KeyringDeleteError)
+        failure = _unavailable(name or profile, exc, KeyringDeleteError)
     else:
         return True
     raise failure
@@ -225,4 +232,51 @@ def get_token(profile: str) -> SecretStr | None:
 
 
 def set_token(profile: str, token: SecretStr) -> None:
-    set_password(profile, token)
+    _worded(lambda: set_password(profile, token), variable="KFP_TOKEN")
+
+
+def delete_token(profile: str) -> bool:
+    return _worded(lambda: delete_password(profile), secret="token", flag=" --token")
+
+
+# --- platform-oidc: a confidential client's secret, beside the profile's entry ---------------
+
+
+def client_secret_key(profile: str) -> str:
+    """The keyring username of ``profile``'s client secret (service ``kfp-profiles``)."""
+    return f"{profile}#client_secret"
+
+
+def get_client_secret(profile: str) -> SecretStr | None:
+    value = keyring_get(PASSWORD_SERVICE, client_secret_key(profile), name=profile)
+    return SecretStr(value) if value else None
+
+
+def set_client_secret(profile: str, secret: SecretStr) -> None:
+    key, value = client_secret_key(profile), secret.get_secret_value()
+    _worded(
+        lambda: keyring_set(PASSWORD_SERVICE, key, value, name=profile),
+        variable="KFP_CLIENT_SECRET",
+    )
+
+
+def delete_client_secret(profile: str) -> bool:
+    key = client_secret_key(profile)
+    return _worded(
+        lambda: keyring_delete(PASSWORD_SERVICE, key, name=profile),
+        secret="client secret",
+        flag=" --client-secret",
+    )
+
+
+T = TypeVar("T")
+
+
+def _worded(action: Callable[[], T], **fields: str) -> T:
+    """``action``, its store or delete error worded for this secret (its variable, its flag)."""
+    failure: KfpProfilesError | None = None
+    try:
+        return action()
+    except (KeyringStoreError, KeyringDeleteError) as exc:
+        failure = exc.with_fields(**fields)
+    raise failure

@@ -119,6 +119,16 @@ class CachedSession:
         )
 
 
+def command_token_key(profile: str) -> str:
+    """The key of a platform-token profile's cached command token in the stores."""
+    return f"{profile}#token"
+
+
+def sign_in_key(profile: str) -> str:
+    """The key of a platform-oidc profile's sign-in in the stores."""
+    return f"{profile}#oidc"
+
+
 class StoreUnavailableError(Exception):
     """This store cannot hold the value now; the cache tries the next one."""
 

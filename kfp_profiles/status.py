@@ -157,10 +157,10 @@ def _stored_token(name: str, now: float) -> ProfileStatus:
 
 
 def _sign_in(name: str, client_id: str, home: str, now: float) -> ProfileStatus:
-    from .auth.oidc import CLIENT_SECRET_SERVICE, client_secret_key
     from .auth.oidc_store import SignInStore
+    from .secrets import PASSWORD_SERVICE, client_secret_key
 
-    secret = _Secret("client secret", CLIENT_SECRET_SERVICE, client_secret_key(name))
+    secret = _Secret("client secret", PASSWORD_SERVICE, client_secret_key(name))
     sign_in = SignInStore(name).load()
     ours = sign_in if sign_in is not None and sign_in.belongs_to(home, client_id) else None
     expires_at = ours.expires_at if ours else None

@@ -175,6 +175,33 @@ def test_secret_set_asks_twice_hidden_and_retries_on_a_mismatch(
     assert profiles_path.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("kind", "flag", "word", "entry"),
+    [
+        ("platform-token", "--token", "token", "prod"),
+        ("platform-oidc", "--client-secret", "client secret", "prod#client_secret"),
+    ],
+)
+def test_secret_set_asks_once_hidden_for_a_token_or_a_client_secret(
+    profiles_path: Path, keyring_backend: Any, kind: str, flag: str, word: str, entry: str
+) -> None:
+    client = 'client_id = "kfp-profiles"' if kind == "platform-oidc" else ""
+    write_profiles(
+        profiles_path,
+        f'[profiles.prod]\nkind = "{kind}"\nhost = "https://kf.example.com"\n'
+        f'namespace = "team-a"\n{client}\n',
+    )
+    before = profiles_path.read_bytes()
+    term = Terminal("secret", "set", "prod", flag)
+    term.expect(f"The {word} of profile 'prod' (hidden): ")
+    term.type("pasted-secret-text-9")
+    term.expect(f"Stored the {word} of 'prod' in the keyring")
+    assert term.finish() == 0
+    assert "pasted-secret-text-9" not in term.transcript
+    assert keyring_backend.get_password("kfp-profiles", entry) == "pasted-secret-text-9"
+    assert profiles_path.read_bytes() == before
+
+
 def test_login_keeps_a_typed_password_only_once_it_logged_in(
     profiles_path: Path, keyring_backend: Any
 ) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from kfp_profiles import profile_ops
+from kfp_profiles.auth.bearer_token import BearerToken, TokenCache, command_fingerprint
+from kfp_profiles.auth.oidc_store import OidcSignIn, SignInStore
 from kfp_profiles.files import tomllib
 from kfp_profiles.session import CachedSession, FileSessionStore, SessionCache
 from tests.helpers import DEX_FILE, cli, write_profiles
@@ -213,3 +215,181 @@ def test_a_session_no_store_takes_is_dropped_and_the_rename_still_succeeds(
     assert files.load("prod") is None
     assert "The session of profile 'live' could not be cached" in caplog.text
     assert "cookie-value-for-the-test" not in caplog.text
+
+
+# --- the token kinds: a token, a client secret, a cached command token, a sign-in ---------
+
+TOKEN = "a-stored-bearer-token-for-the-test"
+CLIENT_SECRET = "a-client-secret-for-the-test"
+COMMAND_TOKEN = BearerToken("a-command-token-for-the-test", None, 0.0)
+SIGN_IN = OidcSignIn(
+    origin="https://kf.example.com",
+    client_id="kfp-profiles",
+    id_token="an-id-token-for-the-test",
+    expires_at=2e9,
+    issued_at=1e9,
+    refresh_token="a-refresh-token-for-the-test",
+)
+ORIGIN = "https://kf.example.com"
+FINGERPRINT = command_fingerprint(["print-token"])
+TOKEN_KINDS = """
+[profiles.t]
+kind = "platform-token"
+host = "https://kf.example.com"
+namespace = "n"
+token_command = ["print-token"]
+[profiles.o]
+kind = "platform-oidc"
+host = "https://kf.example.com"
+namespace = "n"
+client_id = "kfp-profiles"
+"""
+EVERY_SECRET = (TOKEN, CLIENT_SECRET, COMMAND_TOKEN.text, SIGN_IN.id_token, "a-refresh-token")
+
+
+@pytest.fixture
+def token_kinds(profiles_path: Path) -> Path:
+    return write_profiles(profiles_path, TOKEN_KINDS)
+
+
+def keep_everything(keyring: Any) -> None:
+    """What `secret set t --token`, `login t`, `secret set o --client-secret`, `login o` keep."""
+    keyring.set_password("kfp-profiles", "t", TOKEN)
+    TokenCache().save("t", COMMAND_TOKEN, ORIGIN, FINGERPRINT)
+    keyring.set_password("kfp-profiles", "o#client_secret", CLIENT_SECRET)
+    SignInStore("o").save(SIGN_IN)
+
+
+@pytest.mark.keyring
+def test_rename_and_remove_carry_what_the_token_kinds_keep(
+    token_kinds: Path, keyring_backend: Any
+) -> None:
+    keep_everything(keyring_backend)
+    renamed = profile_ops.rename_profile("t", "ci")
+    assert (renamed.kind, renamed.password, renamed.cached_token) == (
+        "platform-token",
+        "moved",
+        "moved",
+    )
+    assert (renamed.client_secret, renamed.sign_in, renamed.left_behind) == (None, None, None)
+    assert keyring_backend.get_password("kfp-profiles", "t") is None
+    assert keyring_backend.get_password("kfp-profiles", "ci") == TOKEN
+    assert keyring_backend.get_password("kfp-profiles-session", "t#token") is None
+    moved = TokenCache().load("ci", ORIGIN, FINGERPRINT)
+    assert moved is not None and moved.text == COMMAND_TOKEN.text
+
+    renamed = profile_ops.rename_profile("o", "sso")
+    assert (renamed.client_secret, renamed.sign_in, renamed.password) == ("moved", "moved", None)
+    assert keyring_backend.get_password("kfp-profiles", "o#client_secret") is None
+    assert keyring_backend.get_password("kfp-profiles", "sso#client_secret") == CLIENT_SECRET
+    assert SignInStore("o").load() is None
+    assert SignInStore("sso").load() == SIGN_IN
+
+    removed = profile_ops.remove_profile("ci")
+    assert (removed.password, removed.cached_token, removed.left_behind) == (
+        "deleted",
+        "deleted",
+        None,
+    )
+    assert keyring_backend.get_password("kfp-profiles", "ci") is None
+    assert TokenCache().load("ci", ORIGIN, FINGERPRINT) is None
+    removed = profile_ops.remove_profile("sso")
+    assert (removed.client_secret, removed.sign_in) == ("deleted", "deleted")
+    assert keyring_backend.get_password("kfp-profiles", "sso#client_secret") is None
+    assert SignInStore("sso").load() is None
+    for secret in EVERY_SECRET:
+        assert secret not in repr(renamed) + repr(removed)
+
+
+@pytest.mark.keyring
+def test_the_cli_says_what_became_of_a_token_and_a_sign_in(
+    token_kinds: Path, keyring_backend: Any
+) -> None:
+    keep_everything(keyring_backend)
+    outputs = [cli("rename", "t", "ci"), cli("rename", "o", "sso")]
+    outputs += [cli("remove", "ci"), cli("remove", "sso")]
+    assert [done.stdout.splitlines()[1:] for done in outputs] == [
+        ["Moved its token in the keyring.", "Moved its cached token."],
+        ["Moved its client secret in the keyring.", "Moved its sign-in."],
+        ["Deleted its token from the keyring.", "Deleted its cached token."],
+        ["Deleted its client secret from the keyring.", "Deleted its sign-in."],
+    ]
+    for done in outputs:
+        assert done.stderr == ""
+        for secret in EVERY_SECRET:
+            assert secret not in done.stdout
+    for secret in EVERY_SECRET:
+        assert secret not in token_kinds.read_text()
+
+
+@pytest.mark.keyring
+@pytest.mark.parametrize(
+    ("name", "kept", "commands"),
+    [
+        (
+            "t",
+            "a token, a cached token",
+            (
+                "kfp-profiles secret set ci --token",
+                "kfp-profiles secret delete t --token",
+                "kfp-profiles logout t",
+            ),
+        ),
+        (
+            "o",
+            "a client secret, a sign-in",
+            (
+                "kfp-profiles secret set ci --client-secret",
+                "kfp-profiles login ci",
+                "kfp-profiles secret delete o --client-secret",
+                "kfp-profiles logout o",
+            ),
+        ),
+    ],
+)
+def test_a_locked_keyring_leaves_the_token_kinds_secrets_with_the_commands_that_fix_it(
+    token_kinds: Path,
+    keyring_backend: Any,
+    secret_service: Any,
+    name: str,
+    kept: str,
+    commands: tuple[str, ...],
+) -> None:
+    keep_everything(keyring_backend)
+    secret_service.lock()
+    renamed = profile_ops.rename_profile(name, "ci")
+    left = renamed.left_behind
+    assert left is not None and left.commands == commands
+    run = ", then ".join(f"`{command}`" for command in commands)
+    assert str(left) == (
+        f"the keyring could not be reached ({left.reason}), so what it holds for '{name}', "
+        f"if anything ({kept}), stays under that name: once it works, run {run}."
+    )
+    secret_service.ensure_ready()
+    assert keyring_backend.get_password("kfp-profiles", "t") == TOKEN  # nothing lost
+    assert keyring_backend.get_password("kfp-profiles", "o#client_secret") == CLIENT_SECRET
+    # The commands it gives do what they say, for a profile no longer in the file too.
+    delete = cli(*commands[-2].split()[1:])
+    assert delete.returncode == 0, delete.stderr
+    assert delete.stdout.startswith("Deleted the ")
+    logout = cli(*commands[-1].split()[1:])
+    assert logout.stdout == f"Deleted the cached session of '{name}'.\n"
+    assert (
+        keyring_backend.get_password("kfp-profiles", "t" if name == "t" else "o#client_secret")
+        is None
+    )
+
+
+def test_without_a_keyring_a_cached_token_in_the_file_store_is_moved_then_deleted(
+    token_kinds: Path, no_keyring: None
+) -> None:
+    files = FileSessionStore()
+    TokenCache().save("t", COMMAND_TOKEN, ORIGIN, FINGERPRINT)
+    SignInStore("o").save(SIGN_IN)
+    assert files.path_for("t#token").exists() and files.path_for("o#oidc").exists()
+    renamed = profile_ops.rename_profile("t", "ci")
+    assert renamed.cached_token == "moved"
+    assert not files.path_for("t#token").exists() and files.path_for("ci#token").exists()
+    assert renamed.left_behind is not None and renamed.left_behind.reason == NO_KEYRING_REASON
+    removed = profile_ops.remove_profile("o")
+    assert removed.sign_in == "deleted" and not files.path_for("o#oidc").exists()

@@ -183,6 +183,8 @@ class CommandSource:
         self._token: BearerToken | None = None
         #: Times this source ran the command.
         self.runs = 0
+        #: The store that took the last token it ran for (``keyring``, ``file``), or None.
+        self.cached_in: str | None = None
 
     def fields(self) -> dict[str, Any]:
         return self.spec.fields() | {"source": self.source}
@@ -224,6 +226,11 @@ class CommandSource:
         """The token another run left in the cache, if any (``doctor``); nothing is run."""
         return self._cached()
 
+    def run_now(self) -> BearerToken:
+        """Run the command now, whatever is held or cached (``kfp-profiles login``)."""
+        with self._lock:
+            return self._run()
+
     def _cached(self) -> BearerToken | None:
         if self._cache is None:
             return None
@@ -234,7 +241,9 @@ class CommandSource:
         self.runs += 1
         self._token = token
         if self._cache is not None:
-            self._cache.save(self.spec.profile, token, self._origin, self._fingerprint)
+            self.cached_in = self._cache.save(
+                self.spec.profile, token, self._origin, self._fingerprint
+            )
         return token
 
 

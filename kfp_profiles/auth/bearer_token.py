@@ -26,7 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..session import FileSessionStore, KeyringSessionStore, SessionStore, StoreUnavailableError
+from ..session import (
+    FileSessionStore,
+    KeyringSessionStore,
+    SessionStore,
+    StoreUnavailableError,
+    command_token_key,
+)
 
 __all__ = [
     "BearerToken",
@@ -159,7 +165,7 @@ class TokenCache:
     @staticmethod
     def key(profile: str) -> str:
         """Distinct from the profile's Dex session (``profile``)."""
-        return f"{profile}#token"
+        return command_token_key(profile)
 
     def load(self, profile: str, origin: str, command: str) -> BearerToken | None:
         """The token cached for this profile, origin and command, expired or not."""

@@ -58,8 +58,6 @@ _OIDC_REASONS = {
     "opaque": "garbage",
     "untaken": "untaken",
 }
-#: Where a confidential client's secret is kept, beside the profile's password.
-CLIENT_SECRET_SERVICE = "kfp-profiles"
 
 
 def config_for(resolved: ResolvedProfile, client_secret: SecretStr | None = None) -> OidcConfig:
@@ -76,20 +74,14 @@ def config_for(resolved: ResolvedProfile, client_secret: SecretStr | None = None
     )
 
 
-def client_secret_key(profile: str) -> str:
-    """The keyring key of a profile's client secret (service ``kfp-profiles``)."""
-    return f"{profile}#client_secret"
-
-
 def _stored_client_secret(profile: str) -> SecretStr | None:
     from ..errors import KeyringUnavailableError
-    from ..secrets import keyring_get
+    from ..secrets import get_client_secret
 
     try:
-        value = keyring_get(CLIENT_SECRET_SERVICE, client_secret_key(profile))
+        return get_client_secret(profile)
     except KeyringUnavailableError:
         return None
-    return SecretStr(value) if value else None
 
 
 def forget_sign_in(profile: str) -> bool:

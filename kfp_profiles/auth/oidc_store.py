@@ -29,6 +29,7 @@ from ..session import (
     SessionStore,
     StoreUnavailableError,
     default_cache_dir,
+    sign_in_key,
 )
 
 __all__ = ["OidcSignIn", "SignInStore", "renewal_lock", "store_key"]
@@ -38,7 +39,7 @@ log = logging.getLogger("kfp_profiles.auth.oidc")
 
 def store_key(profile: str) -> str:
     """The key of a profile's sign-in in the session stores."""
-    return f"{profile}#oidc"
+    return sign_in_key(profile)
 
 
 @dataclass(frozen=True, repr=False)

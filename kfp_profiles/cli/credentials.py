@@ -1,17 +1,21 @@
 """Commands for a profile's secrets and session: secret set|delete, login, logout.
 
-A password is read from a hidden prompt (typed twice) or, when stdin is not a
-terminal, from stdin; it is never echoed, logged or written to the file.
+A Dex password is read from a hidden prompt (typed twice), a bearer token
+(``--token``) or an OIDC client secret (``--client-secret``) from a hidden
+prompt typed once; when stdin is not a terminal, from stdin. None is ever
+echoed, logged or written to the file.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..errors import NoPasswordKindError, NoPipedPasswordError
+from ..errors import NoPasswordKindError, NoPipedPasswordError, SecretKindError, SecretTextError
 from ._common import (
     HelpWhenBareGroup,
     person_at_terminal,
@@ -21,70 +25,186 @@ from ._common import (
     read_piped_secret,
 )
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 if TYPE_CHECKING:
     from ..client import LoginResult
+    from ..resolution import ResolvedProfile
 
 
-def _dex_username(name: str) -> str:
-    """The username of platform-dex profile ``name``; other kinds have no password."""
-    from ..models import PlatformDex
-    from ..resolution import resolve
+@dataclass(frozen=True)
+class _Secret:
+    """One secret `secret` keeps: its words, its flag, the kind that has it."""
 
-    profile = resolve(name, config=profiles_config()).profile
-    if not isinstance(profile, PlatformDex):
-        raise NoPasswordKindError(profile=name, kind=profile.kind)
-    return profile.username
+    word: str
+    noun: str
+    flag: str
+    kind: str
+
+
+_SECRETS = {
+    "password": _Secret("password", "password", "", "platform-dex"),
+    "token": _Secret("token", "bearer token", " --token", "platform-token"),
+    "client_secret": _Secret("client secret", "client secret", " --client-secret", "platform-oidc"),
+}
+
+
+def _which(name: str, kind: str | None, token: bool, client_secret: bool, *, strict: bool) -> str:
+    """The secret a `secret` command acts on: its flag's, else the kind's own.
+
+    A flag for another kind is refused (a token and a password share one keyring entry);
+    ``strict`` (set) also refuses a kind that keeps no secret, which delete lets pass.
+    """
+    if token and client_secret:
+        raise click.UsageError("pass --token or --client-secret, not both")
+    which = "token" if token else "client_secret" if client_secret else None
+    if which is None:
+        if kind == "platform-token":
+            return "token"
+        if kind == "platform-oidc":
+            raise SecretKindError(profile=name, kind=kind, secret="password")
+        if strict and kind != "platform-dex":
+            raise NoPasswordKindError(profile=name, kind=kind)
+        return "password"
+    if kind is not None and kind != _SECRETS[which].kind:
+        raise SecretKindError(profile=name, kind=kind, secret=_SECRETS[which].noun)
+    return which
+
+
+def _secret_flags(command: F) -> F:
+    command = click.option(
+        "--client-secret",
+        "client_secret",
+        is_flag=True,
+        help="The OIDC client's secret of a platform-oidc profile.",
+    )(command)
+    return click.option(
+        "--token",
+        is_flag=True,
+        help="The bearer token of a platform-token profile (the default for that kind).",
+    )(command)
 
 
 @click.group(cls=HelpWhenBareGroup)
 def secret() -> None:
-    """Store or delete a profile's Dex password in the OS keyring."""
+    """Store or delete a profile's secret in the OS keyring.
+
+    A platform-dex profile's Dex password, a platform-token profile's bearer token
+    (--token, the default for that kind), or a platform-oidc profile's client secret
+    (--client-secret).
+    """
 
 
 @secret.command(name="set")
 @profile_argument()
-def secret_set(name: str) -> None:
-    """Store the password of profile NAME (hidden prompt, or stdin when piped)."""
+@_secret_flags
+def secret_set(name: str, token: bool, client_secret: bool) -> None:
+    """Store the secret of profile NAME (hidden prompt, or stdin when piped); never echoed."""
     from pydantic import SecretStr
 
     from .. import secrets
+    from ..resolution import resolve
 
-    username = _dex_username(name)
+    resolved = resolve(name, config=profiles_config())
+    which = _which(name, resolved.kind, token, client_secret, strict=True)
+    value = SecretStr(_password(resolved) if which == "password" else _typed(resolved, which))
+    {
+        "password": secrets.set_password,
+        "token": secrets.set_token,
+        "client_secret": secrets.set_client_secret,
+    }[which](name, value)
+    click.echo(
+        f"Stored the {_SECRETS[which].word} of '{name}' in the keyring ({secrets.backend_name()})."
+    )
+
+
+def _password(resolved: ResolvedProfile) -> str:
+    """A Dex password: typed twice at a terminal, else piped."""
+    from ..models import PlatformDex
+
+    assert isinstance(resolved.profile, PlatformDex)
     if person_at_terminal():
         typed = read_new_password(
-            f"Dex password of {username} for profile '{name}'", allow_skip=False
+            f"Dex password of {resolved.profile.username} for profile '{resolved.name}'",
+            allow_skip=False,
         )
         assert typed is not None
-        password = typed
+        return typed
+    password = read_piped_secret()
+    if not password:
+        raise NoPipedPasswordError(profile=resolved.name)
+    return password
+
+
+def _typed(resolved: ResolvedProfile, which: str) -> str:
+    """A token or client secret: pasted once at a hidden prompt, else piped; checked."""
+    from ..auth.bearer_token import check_token_text
+
+    secret = _SECRETS[which]
+    if person_at_terminal():
+        label = f"The {secret.word} of profile '{resolved.name}' (hidden)"
+        text: str = click.prompt(label, hide_input=True, default="", show_default=False)
     else:
-        password = read_piped_secret()
-        if not password:
-            raise NoPipedPasswordError(profile=name)
-    secrets.set_password(name, SecretStr(password))
-    click.echo(f"Stored the password of '{name}' in the keyring ({secrets.backend_name()}).")
+        text = read_piped_secret()
+    if which == "token":
+        text = text.strip()
+        problem = check_token_text(text)
+        namespace = resolved.profile.namespace or "NAMESPACE"
+        example = f"kubectl -n {namespace} create token default-editor"
+    else:
+        problem = None if text else "it is empty"
+        example = "printenv CLIENT_SECRET"
+    if problem is not None:
+        raise SecretTextError(
+            secret=secret.word,
+            profile=resolved.name,
+            problem=problem,
+            example=example,
+            flag=secret.flag.strip(),
+        )
+    return text
 
 
 @secret.command(name="delete")
 @profile_argument()
-def secret_delete(name: str) -> None:
-    """Delete the stored password of profile NAME (nothing stored is fine)."""
+@_secret_flags
+def secret_delete(name: str, token: bool, client_secret: bool) -> None:
+    """Delete the stored secret of profile NAME (nothing stored is fine).
+
+    Works for a profile no longer in the file too (after `remove`).
+    """
     from .. import secrets
 
-    if secrets.delete_password(name):
-        click.echo(f"Deleted the password of '{name}' from the keyring.")
+    entry = profiles_config().profiles.get(name)
+    which = _which(name, entry.kind if entry else None, token, client_secret, strict=False)
+    deleted = {
+        "password": secrets.delete_password,
+        "token": secrets.delete_token,
+        "client_secret": secrets.delete_client_secret,
+    }[which](name)
+    word = _SECRETS[which].word
+    if deleted:
+        click.echo(f"Deleted the {word} of '{name}' from the keyring.")
     else:
-        click.echo(f"No password of '{name}' was stored in the keyring.")
+        click.echo(f"No {word} of '{name}' was stored in the keyring.")
 
 
 @click.command()
 @profile_argument(required=False)
 def login(name: str | None) -> None:
-    """Log in (platform-dex) or sign in (platform-oidc) with profile NAME now, and keep it."""
+    """Log in (platform-dex), sign in (platform-oidc) or get a token now (platform-token).
+
+    A platform-token profile's token_command runs now and its token is cached; the
+    token itself is never printed.
+    """
     from .. import client
 
     result = client.login(name, prompt=person_at_terminal(), config=profiles_config())
     if result.kind == "platform-oidc":
         _signed_in(result)
+        return
+    if result.kind == "platform-token":
+        _got_token(result)
         return
     if result.door is None:
         click.echo(f"Profile '{result.profile}' ({result.kind}) needs no login.")
@@ -97,32 +217,63 @@ def login(name: str | None) -> None:
         f"'{result.profile}' ({result.requests} requests)."
     )
     if result.expires_at is not None:
-        left = max(0, int(result.expires_at - time.time()))
-        hours, rest = divmod(left // 60, 60)
-        click.echo(f"The session is cached and lasts {hours} h {rest} min.")
+        click.echo(f"The session is cached and lasts {_left(result.expires_at)}.")
+
+
+def _left(expires_at: float) -> str:
+    left = max(0, int(expires_at - time.time()))
+    hours, rest = divmod(left // 60, 60)
+    return f"{hours} h {rest} min"
 
 
 def _signed_in(result: LoginResult) -> None:
     """What `login` of a platform-oidc profile says: who, until when, kept where."""
-    left = max(0, int((result.expires_at or 0) - time.time()))
-    hours, rest = divmod(left // 60, 60)
     kept = f"kept in the {result.stored_in}" if result.stored_in else "not kept (this run only)"
     click.echo(
         f"Signed in as {result.identity} for profile '{result.profile}'; the ID token lasts "
-        f"{hours} h {rest} min and renews itself; the sign-in is {kept}."
+        f"{_left(result.expires_at or 0)} and renews itself; the sign-in is {kept}."
+    )
+
+
+def _got_token(result: LoginResult) -> None:
+    """What `login` of a platform-token profile says: the source, whose, how long; no token."""
+    whose = result.identity or "not a JWT"
+    if result.expires_at is None:
+        life = "no expiry: used until refused"
+    else:
+        life = f"expires in {_left(result.expires_at)}"
+    kept = f"; cached in the {result.stored_in}" if result.stored_in else ""
+    click.echo(
+        f"Got a token for profile '{result.profile}' from {result.source}: {whose}, {life}{kept}."
     )
 
 
 @click.command()
 @profile_argument(required=False)
 def logout(name: str | None) -> None:
-    """Forget the cached session or sign-in of profile NAME."""
-    from .. import client
+    """Forget the cached session, sign-in or command token of profile NAME.
 
-    if client.logout(name, config=profiles_config()):
-        click.echo(f"Deleted the cached session of '{name or 'the selected profile'}'.")
+    A token or client secret stored with `secret set` stays: `secret delete` deletes it.
+    """
+    from .. import client
+    from ..resolution import select_name
+
+    config = profiles_config()
+    chosen, _ = select_name(config, name)
+    entry = config.profiles.get(chosen)
+    done, missing = _FORGOTTEN.get(entry.kind if entry else None, _FORGOTTEN[None])
+    if client.logout(chosen, config=config):
+        click.echo(f"Deleted the {done} of '{chosen}'.")
     else:
-        click.echo(f"No session of '{name or 'the selected profile'}' was cached.")
+        click.echo(f"No {missing} of '{chosen}' was cached.")
+
+
+#: What `logout` forgets, by kind: (when there was one, when there was none).
+_FORGOTTEN = {
+    "platform-token": ("cached token", "token"),
+    "platform-oidc": ("sign-in", "sign-in"),
+    None: ("cached session", "session"),
+}
 
 
 COMMANDS = [secret, login, logout]

@@ -221,7 +221,7 @@ def _status_json(status: ProfileStatus | None) -> dict[str, object]:
 @click.command()
 @profile_argument()
 def remove(name: str) -> None:
-    """Remove profile NAME, its keyring password and its cached session."""
+    """Remove profile NAME, its keyring secrets and its cached session, token or sign-in."""
     _remove_or_rename(name, None)
 
 
@@ -229,7 +229,8 @@ def remove(name: str) -> None:
 @profile_argument()
 @click.argument("new_name", metavar="NEW")
 def rename(name: str, new_name: str) -> None:
-    """Rename profile NAME to NEW; its keyring password and cached session move too."""
+    """Rename profile NAME to NEW; its keyring secrets and cached session, token or sign-in
+    move too."""
     _remove_or_rename(name, new_name)
 
 
@@ -250,10 +251,11 @@ def _remove_or_rename(name: str, new_name: str | None) -> None:
         click.echo(f"Renamed profile '{name}' to '{new_name}' in {done.path}.")
         for path in done.default_renamed_in:
             click.echo(f"It is the default: `default` in {path} now names '{new_name}'.")
-    if done.password is not None:
-        click.echo(_CARRIED["password"][done.password])
-    if done.session is not None:
-        click.echo(_CARRIED["session"][done.session])
+    secret = "token" if done.kind == "platform-token" else "password"
+    for part in ("password", "client_secret", "session", "cached_token", "sign_in"):
+        carried = getattr(done, part)
+        if carried is not None:
+            click.echo(_CARRIED[part][carried].format(secret=secret))
     if done.left_behind is not None:
         warn(str(done.left_behind))
     under = profiles_config().profiles.get(name)  # another file may define it too
@@ -263,10 +265,16 @@ def _remove_or_rename(name: str, new_name: str | None) -> None:
 
 _CARRIED = {
     "password": {
-        "moved": "Moved its password in the keyring.",
-        "deleted": "Deleted its password from the keyring.",
+        "moved": "Moved its {secret} in the keyring.",
+        "deleted": "Deleted its {secret} from the keyring.",
+    },
+    "client_secret": {
+        "moved": "Moved its client secret in the keyring.",
+        "deleted": "Deleted its client secret from the keyring.",
     },
     "session": {"moved": "Moved its cached session.", "deleted": "Deleted its cached session."},
+    "cached_token": {"moved": "Moved its cached token.", "deleted": "Deleted its cached token."},
+    "sign_in": {"moved": "Moved its sign-in.", "deleted": "Deleted its sign-in."},
 }
 
 

@@ -61,6 +61,12 @@ from .auth import (
     SecretError as SecretError,
 )
 from .auth import (
+    SecretKindError as SecretKindError,
+)
+from .auth import (
+    SecretTextError as SecretTextError,
+)
+from .auth import (
     SessionCacheError as SessionCacheError,
 )
 from .auth import (
@@ -104,6 +110,9 @@ from .bearer import (
 )
 from .bearer import (
     BearerTokenError as BearerTokenError,
+)
+from .bearer import (
+    NoBearerKindError as NoBearerKindError,
 )
 from .bearer import (
     StoredTokenElsewhereError as StoredTokenElsewhereError,

@@ -36,10 +36,46 @@ class NoPasswordKindError(ConfigError):
     )
 
 
+class SecretKindError(NoPasswordKindError):
+    """A token or a client secret offered to a kind that keeps none (``secret set --token``)."""
+
+    fmt = "Profile '{profile}' is of kind '{kind}', which keeps no {secret}; {fix}."
+    tables: ClassVar[Tables] = {
+        "fix": (
+            "kind",
+            {
+                "platform-dex": "store its Dex password with `kfp-profiles secret set {profile}`",
+                "platform-token": (
+                    "store its bearer token with `kfp-profiles secret set {profile} --token`"
+                ),
+                "platform-oidc": (
+                    "it signs in with `kfp-profiles login {profile}`, and a confidential "
+                    "client's secret is stored with `kfp-profiles secret set {profile} "
+                    "--client-secret`"
+                ),
+                "*": (
+                    "only platform-dex (a password), platform-token (`--token`) and "
+                    "platform-oidc (`--client-secret`) profiles keep a secret in the keyring"
+                ),
+            },
+        )
+    }
+
+
 class NoPipedPasswordError(ConfigError):
     fmt = (
         "No password on stdin for profile '{profile}': pipe it in (e.g. `pass kf | "
         "kfp-profiles secret set {profile}`) or run this command at a terminal."
+    )
+
+
+class SecretTextError(ConfigError):
+    """A token or client secret given to `secret set` that is empty or no single token."""
+
+    fmt = (
+        "The {secret} given for profile '{profile}' cannot be stored: {problem}; paste it at "
+        "the hidden prompt or pipe it in (e.g. `{example} | kfp-profiles secret set "
+        "{profile} {flag}`)."
     )
 
 
@@ -58,22 +94,28 @@ class KeyringUnavailableError(SecretError):
 
 
 class KeyringStoreError(KeyringUnavailableError):
-    """Storing failed: the fix cannot be `secret set`, the command that just failed."""
+    """Storing failed: the fix cannot be `secret set`, the command that just failed.
+
+    ``variable`` is where the secret can come from instead (KFP_TOKEN for a token)."""
 
     fmt = (
         "The OS keyring cannot store secrets ({reason}), so nothing was stored for profile "
         "'{profile}': start a Secret Service or choose a backend that stores with "
-        "PYTHON_KEYRING_BACKEND, or set KFP_PASSWORD instead."
+        "PYTHON_KEYRING_BACKEND, or set {variable} instead."
     )
+    defaults: ClassVar[dict[str, Any]] = {"variable": "KFP_PASSWORD"}
 
 
 class KeyringDeleteError(KeyringUnavailableError):
+    """Deleting failed; ``secret`` and ``flag`` say which secret (``token``, `` --token``)."""
+
     fmt = (
         "The OS keyring cannot be used ({reason}), so nothing was deleted for profile "
-        "'{profile}': start or unlock the keyring that holds the password (a Secret Service, "
+        "'{profile}': start or unlock the keyring that holds the {secret} (a Secret Service, "
         "or the backend PYTHON_KEYRING_BACKEND names) and run `kfp-profiles secret delete "
-        "{profile}` again."
+        "{profile}{flag}` again."
     )
+    defaults: ClassVar[dict[str, Any]] = {"secret": "password", "flag": ""}
 
 
 # --- credentials in a pod ------------------------------------------------------

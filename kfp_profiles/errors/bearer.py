@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from .auth import SecretError, StoredSecretElsewhereError, TokenFileError
 from .base import Advice, KfpProfilesError, Tables, Wording
+from .config import ConfigError
 from .refusals import TokenRefusedError
 
 #: Where a token came from, in a message's words, by ``source``.
@@ -169,6 +170,17 @@ class TokenPathError(TokenFileError):
     }
 
 
+class NoBearerKindError(ConfigError):
+    """`env --with-token` for a kind that sends no bearer token the `kfp` CLI could send."""
+
+    fmt = (
+        "Profile '{profile}' is of kind '{kind}', which has no bearer token to export{why}; "
+        "`--with-token` serves platform-token, platform-oidc and platform-in-cluster "
+        "profiles: leave it out for this one."
+    )
+    defaults: ClassVar[dict[str, Any]] = {"why": ""}
+
+
 #: What a refusal says about the token, by the reason ``auth/refusal.py`` names: the
 #: gateway's own words (Istio), else what the door and the token's claims tell.
 BEARER_CAUSES: Mapping[str, Advice] = {
@@ -231,6 +243,7 @@ __all__ = [
     "BEARER_CAUSES",
     "BearerRefusedError",
     "BearerTokenError",
+    "NoBearerKindError",
     "StoredTokenElsewhereError",
     "TokenCommandError",
     "TokenCommandNotFoundError",
