@@ -48,6 +48,30 @@ def test_options_are_typed_and_written_in_table_order(profiles_path: Path) -> No
     assert list(table) == ["kind", "timeout", "service", "local_port", "manage"]
 
 
+def test_a_token_kind_profile_says_what_it_needs_before_its_first_call(
+    profiles_path: Path,
+) -> None:
+    host = "https://kf.example.com"
+    done = cli("add", "bot", "--kind", "platform-token", "--host", host, "--namespace", "ns")
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert done.stdout.splitlines()[-1] == (
+        "Store its token with `kfp-profiles secret set bot --token` (or set KFP_TOKEN), "
+        "or give it a --token-command."
+    )
+    done = cli(
+        "add", "ci", "--kind", "platform-token", "--host", host, "--namespace", "ns",
+        "--token-command", "kubectl -n ns create token default-editor",
+    )  # fmt: skip
+    assert done.stdout.splitlines() == [f"Added profile 'ci' (platform-token) in {profiles_path}."]
+    done = cli(
+        "add", "sso", "--kind", "platform-oidc", "--host", host, "--namespace", "ns",
+        "--client-id", "kfp-profiles",
+    )  # fmt: skip
+    assert done.stdout.splitlines()[-1] == (
+        "Sign in with `kfp-profiles login sso`; the sign-in then renews itself."
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

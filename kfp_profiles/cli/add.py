@@ -118,9 +118,9 @@ def add(
     """Add profile NAME (on a terminal, asks for what is missing).
 
     Every field has an option; the kinds an option applies to are in brackets.
-    The password of a platform-dex profile never goes in the file: at a
-    terminal it can be stored in the OS keyring right away, or later with
-    `kfp-profiles secret set NAME`.
+    Secrets never go in the file: a platform-dex password can be stored in
+    the OS keyring right away at a terminal, or later with `kfp-profiles
+    secret set NAME`, which stores a platform-token token too.
     """
     from ..editing import add_profile, validate_name
 
@@ -139,6 +139,22 @@ def add(
         click.echo(f"'{name}' is the default profile (`default` in {result.default_in}).")
     if any(spec.name == "password" for spec in fields_of(values["kind"]) if spec.secret):
         _offer_password(name, str(values["username"]), ask)
+    next_step = _next_step(name, values)
+    if next_step:
+        click.echo(next_step)
+
+
+def _next_step(name: str, values: dict[str, Any]) -> str | None:
+    """What a token-kind profile needs before its first call, in one line."""
+    kind = values["kind"]
+    if kind == "platform-token" and not (values.get("token_command") or values.get("token_path")):
+        return (
+            f"Store its token with `{PROG} secret set {name} --token` (or set KFP_TOKEN), "
+            f"or give it a --token-command."
+        )
+    if kind == "platform-oidc":
+        return f"Sign in with `{PROG} login {name}`; the sign-in then renews itself."
+    return None
 
 
 add.params.extend(FIELD_OPTIONS.values())
