@@ -98,14 +98,15 @@ def check_files(
 def check_keyring() -> Finding:
     """Which keyring backend answers, without reading any secret.
 
-    A missing keyring is a warning, not a failure: KFP_PASSWORD works without one.
+    A missing keyring is a warning, not a failure: the variables work without one.
     """
     from .. import secrets
     from ..errors import KeyringUnavailableError
 
     fix = (
-        "passwords must come from KFP_PASSWORD; start a Secret Service or choose a backend "
-        "with PYTHON_KEYRING_BACKEND to store them"
+        "secrets must come from variables (KFP_PASSWORD, KFP_TOKEN, KFP_CLIENT_SECRET) and "
+        "sessions are cached in 0600 files; start a Secret Service or choose a backend with "
+        "PYTHON_KEYRING_BACKEND to store them"
     )
     try:
         backend = secrets.backend_name()
