@@ -520,6 +520,38 @@ def test_the_device_flow_decided_directly_by_the_test() -> None:
     assert (answers[1].status_code, answers[1].json()) == (400, {"error": "access_denied"})
 
 
+def test_a_confidential_client_sends_its_secret_in_the_device_request_form() -> None:
+    """Dex keeps the form's client_secret with the request and compares it at the callback
+    (a confidential client lists /device/callback among its redirectURIs to use the flow)."""
+    confidential = StaticClient(
+        "kfp-profiles",
+        secret="the-secret",
+        name="kfp-profiles",
+        redirect_uris=("/device/callback",),
+    )
+    with Emulator.for_release("1.11", device_interval=0, clients=[confidential]) as emu:
+
+        def ask(form: dict[str, str], auth: tuple[str, str] | None = None) -> dict[str, Any]:
+            answer = requests.post(
+                f"{emu.url}/dex/device/code", data=form, auth=auth, timeout=TIMEOUT
+            )
+            body: dict[str, Any] = answer.json()
+            return body
+
+        plain = {"client_id": CLIENT, "scope": SCOPE}
+        without = ask(plain)
+        basic = ask(plain, auth=(CLIENT, "the-secret"))  # Basic auth is not read
+        right = ask({**plain, "client_secret": "the-secret"})
+        visit = browse(reachable(emu, without["verification_uri"]), user_code=without["user_code"])
+        emu.approve_device(right["user_code"])
+        answers = [poll(emu, without).json(), poll(emu, right).status_code]
+        emu.approve_device(basic["user_code"])
+        still = poll(emu, basic).json()
+    assert visit.status == 401 and "Invalid client credentials." in visit.text
+    assert answers == [{"error": "authorization_pending"}, 200]
+    assert still == {"error": "authorization_pending"}
+
+
 def test_cancelling_on_the_approval_page_refuses_the_device() -> None:
     with Emulator.for_release("1.11", device_interval=0, approval_screen=True) as emu:
         code = device_code(emu)

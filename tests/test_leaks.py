@@ -1,5 +1,7 @@
-"""No secret on any surface (issue 10, point 10): a scan of every output, DEBUG log, repr
-and exception chain for the password, the token and the proxy password.
+"""No secret on any surface (issue 10, point 10; issue 11): a scan of every output, DEBUG
+log, repr and exception chain for the password, the tokens (ServiceAccount, bearer, ID,
+refresh), the client secret and the proxy password; for the token kinds, every file
+written too (the keyring keeps its own files elsewhere).
 
 Each scenario runs the real thing (the emulator over real HTTP, the real keyring, the
 console script) and collects every text a person or a log could see, then walks each
@@ -214,3 +216,136 @@ def test_the_command_line_leaks_nothing_even_with_debug(
             outputs += [done.stdout, done.stderr]
     assert leaks(outputs) == {}
     assert any("prod" in text for text in outputs)  # the commands did run
+
+
+# --- the token kinds: the bearer token, the ID and refresh tokens, the client secret ------
+
+
+CLIENT_SECRET = "oidc-client-secret-Vb5Nq2"
+CREATE_TOKEN = ["kubectl", "-n", NAMESPACE, "create", "token", "default-editor"]
+
+
+def token_kinds_file(path: Path, emu: Emulator) -> None:
+    import json
+
+    write_profiles(
+        path,
+        f"""
+        [profiles.ci]
+        kind = "platform-token"
+        host = "{emu.url}"
+        namespace = "{NAMESPACE}"
+        token_command = {json.dumps(CREATE_TOKEN)}
+        [profiles.bot]
+        kind = "platform-token"
+        host = "{emu.url}"
+        namespace = "{NAMESPACE}"
+        [profiles.sso]
+        kind = "platform-oidc"
+        host = "{emu.api_url}"
+        namespace = "{NAMESPACE}"
+        client_id = "kfp-profiles"
+        timeout = 10
+        """,
+    )
+
+
+@pytest.mark.keyring
+def test_the_token_kinds_leak_no_token_refresh_token_or_client_secret(
+    profiles_path: Path,
+    tmp_path: Path,
+    keyring_backend: Any,
+    surfaces: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+    import os
+    import time
+    from functools import partial
+
+    from kfp_profiles.auth import bearer
+    from kfp_profiles.auth.oidc_store import SignInStore
+    from kfp_profiles.testing import StaticClient
+
+    from .helpers import FAKES
+
+    bearer._SHARED.clear()
+    monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
+    confidential = StaticClient("kfp-profiles", secret=CLIENT_SECRET, name="kfp-profiles")
+    texts: list[str] = []  # every secret seen, collected as the scenario makes them
+    # ID tokens of 2 s: due for renewal after 1 s, so the refreshes happen for real.
+    with Emulator.for_release(
+        "1.11", device_interval=0, clients=[confidential], id_token_lifetime=2
+    ) as emu:
+        monkeypatch.setenv("FAKE_KUBECTL_API", emu.kube_url)
+        emu.add_experiment("seen", NAMESPACE)
+        emu.auto_approve_devices()
+        token_kinds_file(profiles_path, emu)
+        stored = emu.service_account_token(NAMESPACE)
+        texts += [stored]
+
+        def console(*args: str, stdin: str | None = None) -> None:
+            done = subprocess.run(
+                [str(SCRIPT), "--debug", *args],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=HANG_BOUND,
+                env=dict(os.environ),
+            )
+            surfaces.extend([done.stdout, done.stderr])
+
+        console("secret", "set", "bot", "--token", stdin=stored + "\n")
+        console("secret", "set", "sso", "--client-secret", stdin=CLIENT_SECRET + "\n")
+        for name in ("ci", "bot"):
+            client = attempt(surfaces, partial(get_client, name))
+            attempt(surfaces, client.list_experiments)
+            surfaces.append(repr(client))
+        client = attempt(surfaces, lambda: get_client("sso", prompt=True))
+        attempt(surfaces, lambda: client.list_experiments())
+        signed_in = SignInStore("sso").load()
+        assert signed_in is not None and signed_in.refresh_token
+        texts += [signed_in.id_token, signed_in.refresh_token, CLIENT_SECRET]
+        surfaces += [repr(signed_in), repr(client), repr(resolve("sso"))]
+        time.sleep(1.2)  # the next call refreshes, with the client secret
+        attempt(surfaces, lambda: client.list_experiments())
+        renewed = SignInStore("sso").load()
+        assert renewed is not None and renewed.id_token != signed_in.id_token
+        texts += [renewed.id_token, str(renewed.refresh_token)]
+        cached = keyring_backend.get_password("kfp-profiles-session", "ci#token")
+        assert cached is not None
+        texts += [str(json.loads(cached)["token"])]
+
+        for args in (
+            ["list", "--status"],
+            ["show", "bot", "--sources"],
+            ["show", "sso", "--json"],
+            ["env", "ci"],
+            ["login", "ci"],
+            ["check", "ci"],
+            ["check", "bot"],
+            ["check", "sso"],
+            ["doctor", "ci"],
+            ["doctor", "sso"],
+        ):
+            console(*args)
+        # Refused: a revoked sign-in, and a token the gateway does not take.
+        emu.revoke_sign_ins()
+        time.sleep(1.2)
+        attempt(surfaces, lambda: client.list_experiments())
+        attempt(surfaces, lambda: get_client("bot", token=stored[::-1]).list_experiments())
+        console("check", "sso")
+        console("logout", "sso")
+    bearer._SHARED.clear()
+
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert files, "the scenario wrote files (the profiles file at least)"
+    surfaces += [p.read_text(errors="replace") for p in files]
+    found = {
+        f"secret {index}": [text[max(0, text.find(secret) - 60) :][:120]]
+        for index, secret in enumerate(texts)
+        for text in surfaces
+        if secret and secret in text
+    }
+    assert found == {}
+    assert any("Stored the token of 'bot'" in text for text in surfaces)  # the commands ran

@@ -79,18 +79,18 @@ def device_sign_in(
     issuer = str(document["issuer"])
     endpoint = str(document["device_authorization_endpoint"])
     token_endpoint = str(document["token_endpoint"])
+    # Dex reads the device request's client_id and client_secret from the form alone (not
+    # from Basic auth) and checks that secret once the person has signed in.
+    form = {"client_id": config.client_id, "scope": " ".join(config.scopes)}
+    if config.client_secret is not None:
+        form["client_secret"] = config.client_secret.get_secret_value()
     with new_session(config) as session:
-        auth = session.client_auth(session.token_endpoint_auth_method)
         answer = exchange(
             config,
             "POST",
             endpoint,
             lambda: session.post(
-                endpoint,
-                data={"scope": " ".join(config.scopes)},
-                auth=auth,
-                withhold_token=True,
-                allow_redirects=False,
+                endpoint, data=form, auth=None, withhold_token=True, allow_redirects=False
             ),
         )
         assert not isinstance(answer, ProviderError)

@@ -53,6 +53,9 @@ class DeviceRequest:
     client_id: str
     scopes: tuple[str, ...]
     expires_at: float
+    #: Dex reads the client's id and secret from the form only (never Basic auth), keeps
+    #: them with the request, and checks the secret when the person has signed in.
+    client_secret: str = field(default="", repr=False)
     last_poll: float = field(default_factory=time.time)
     poll_interval: int = 0  # Dex starts at 0: the first poll is never too early
     polls: int = 0
@@ -110,6 +113,8 @@ class DeviceFlow:
             request = self._requests.get(user_code.upper())
             if request is None or request.status != "pending" or request.expires_at <= time.time():
                 raise LookupError(f"No pending device request has the user code {user_code!r}.")
+            if approve and not self._credentials_match(request):
+                return  # Dex shows "Invalid client credentials." and the device keeps waiting
             request.status = "complete" if approve else "denied"
             request.user = user
         if approve:
@@ -142,6 +147,7 @@ class DeviceFlow:
             client_id=form.get("client_id", ""),
             scopes=tuple(form.get("scope", "").split()),
             expires_at=time.time() + settings.device_lifetime,
+            client_secret=form.get("client_secret", ""),
         )
         with self._lock:
             self._requests[request.user_code] = request
@@ -180,7 +186,7 @@ class DeviceFlow:
             return _code_page(user_code, invalid=True)
         query = {
             "client_id": request.client_id,
-            "client_secret": "",
+            "client_secret": request.client_secret,
             "redirect_uri": DEVICE_CALLBACK,
             "response_type": "code",
             "scope": " ".join(request.scopes),
@@ -200,6 +206,8 @@ class DeviceFlow:
         grant = self._provider.take_code(code, request.client_id)
         if grant is None:
             return _error_page(400, "Invalid or expired auth code.")
+        if not self._credentials_match(request):
+            return _error_page(401, "Invalid client credentials.")
         with self._lock:
             if request.status != "pending":
                 return _error_page(400, "")
@@ -215,6 +223,11 @@ class DeviceFlow:
             f'<h2 class="theme-heading">Login Successful for {html.escape(name)}</h2>\n'
             "<p>Return to your device to continue</p>",
         )
+
+    def _credentials_match(self, request: DeviceRequest) -> bool:
+        """Dex's check at the callback: a known client, and the secret the request carried."""
+        client = self._provider.client(request.client_id)
+        return client is not None and client.secret == request.client_secret
 
     def refuse(self, user_code: str) -> None:
         """The approval page's Cancel for a device login."""
