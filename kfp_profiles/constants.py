@@ -28,6 +28,8 @@ KUBERNETES_HOST_ENV = "KUBERNETES_SERVICE_HOST"
 
 SDK_ENDPOINT_ENV = "KF_PIPELINES_ENDPOINT"
 SDK_UI_ENDPOINT_ENV = "KF_PIPELINES_UI_ENDPOINT"
+#: What the kfp CLI reads for ``--existing-token`` (click's KFP_ prefix).
+SDK_EXISTING_TOKEN_ENV = "KFP_EXISTING_TOKEN"
 
 # --- this product's variables (README.md) -------------------------------------------------
 

@@ -148,7 +148,12 @@ def env(name: str, with_token: bool) -> None:
     """
     from shlex import quote
 
-    from ..constants import PROFILE_ENV, SDK_ENDPOINT_ENV, SDK_TOKEN_PATH_ENV
+    from ..constants import (
+        PROFILE_ENV,
+        SDK_ENDPOINT_ENV,
+        SDK_EXISTING_TOKEN_ENV,
+        SDK_TOKEN_PATH_ENV,
+    )
     from ..models import (
         PlatformDex,
         PlatformInCluster,
@@ -177,7 +182,7 @@ def env(name: str, with_token: bool) -> None:
     elif isinstance(profile, (PlatformToken, PlatformOidc)) and not with_token:
         lines.append(
             f"# the kfp CLI needs a bearer token: `{PROG} env {resolved.name} --with-token` "
-            f"exports one as {EXISTING_TOKEN_ENV}"
+            f"exports one as {SDK_EXISTING_TOKEN_ENV}"
         )
     if endpoint:
         lines.append(f"export {SDK_ENDPOINT_ENV}={quote(endpoint)}")
@@ -185,13 +190,9 @@ def env(name: str, with_token: bool) -> None:
         lines.append(f"export {SDK_TOKEN_PATH_ENV}={quote(profile.token_path)}")
     if with_token:
         token, expires_at = _bearer(resolved)
-        lines.append(f"# {EXISTING_TOKEN_ENV} is a secret: {_life(expires_at)}")
-        lines.append(f"export {EXISTING_TOKEN_ENV}={quote(token)}")
+        lines.append(f"# {SDK_EXISTING_TOKEN_ENV} is a secret: {_life(expires_at)}")
+        lines.append(f"export {SDK_EXISTING_TOKEN_ENV}={quote(token)}")
     click.echo("\n".join(lines))
-
-
-#: What the kfp CLI reads for ``--existing-token``.
-EXISTING_TOKEN_ENV = "KFP_EXISTING_TOKEN"
 
 
 def _bearer(resolved: ResolvedProfile) -> tuple[str, float | None]:
