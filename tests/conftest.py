@@ -86,6 +86,17 @@ def profiles_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def fresh_token_sources() -> Iterator[None]:
+    """Token command sources are shared per process: a test that uses this starts with none
+    and leaves none (``pytestmark = pytest.mark.usefixtures("fresh_token_sources")``)."""
+    from kfp_profiles.auth import bearer
+
+    bearer._SHARED.clear()
+    yield
+    bearer._SHARED.clear()
+
+
+@pytest.fixture
 def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
     """No keyring works, as on a machine with none: keyring's "fail" backend, this test only.
 

@@ -36,11 +36,7 @@ from .helpers import write_profiles
 HOST = "https://kubeflow.example.com"
 
 
-@pytest.fixture(autouse=True)
-def fresh_sources() -> Iterator[None]:
-    bearer._SHARED.clear()
-    yield
-    bearer._SHARED.clear()
+pytestmark = pytest.mark.usefixtures("fresh_token_sources")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from kfp_profiles.auth import bearer
 from kfp_profiles.auth.oidc_store import SignInStore
 from kfp_profiles.testing import Emulator
 from tests.helpers import DEX_FILE, FAKES, SCRIPT, cli, write_profiles
@@ -33,11 +32,7 @@ SECRET_LINE = re.compile(
 )
 
 
-@pytest.fixture(autouse=True)
-def fresh_sources() -> Iterator[None]:
-    bearer._SHARED.clear()
-    yield
-    bearer._SHARED.clear()
+pytestmark = pytest.mark.usefixtures("fresh_token_sources")
 
 
 @pytest.fixture

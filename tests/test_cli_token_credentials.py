@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 
-from kfp_profiles.auth import bearer
 from kfp_profiles.testing import Emulator, StaticClient
 from tests.helpers import DEX_FILE, FAKES, cli, step_lines, write_profiles
 
@@ -31,11 +30,7 @@ BACKEND = "keyring.backends.SecretService.Keyring"
 CREATE_TOKEN = ["kubectl", "-n", NAMESPACE, "create", "token", "default-editor"]
 
 
-@pytest.fixture(autouse=True)
-def fresh_sources() -> Iterator[None]:
-    bearer._SHARED.clear()
-    yield
-    bearer._SHARED.clear()
+pytestmark = pytest.mark.usefixtures("fresh_token_sources")
 
 
 @pytest.fixture

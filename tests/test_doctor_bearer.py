@@ -10,13 +10,10 @@ there is no cluster here), KFP_TOKEN, or a device sign-in the emulator approves.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,21 +25,15 @@ from kfp_profiles.cli import run
 from kfp_profiles.doctor.fingerprint import fingerprint
 from kfp_profiles.testing import Emulator
 
-from .helpers import FAKES, step_lines, write_profiles
+from .helpers import FAKES, step_lines
+from .tokens import CLIENT, CREATE_TOKEN, NAMESPACE, emulator, oidc_profile, token_profile
 
-NAMESPACE = "kubeflow-user-example-com"
-CLIENT = "kfp-profiles"
 IN_CLUSTER_DEX = "http://dex.auth.svc.cluster.local:5556/dex"
 KUBERNETES = "https://kubernetes.default.svc.cluster.local"
-CREATE_TOKEN = ["kubectl", "-n", NAMESPACE, "create", "token", "default-editor"]
 EXPIRES = re.compile(r"expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(in [^)]+\)")
 
 
-@pytest.fixture(autouse=True)
-def fresh_sources() -> Iterator[None]:
-    bearer._SHARED.clear()
-    yield
-    bearer._SHARED.clear()
+pytestmark = pytest.mark.usefixtures("fresh_token_sources")
 
 
 @pytest.fixture
@@ -51,30 +42,6 @@ def kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_KUBECTL_TOKEN_LOG", str(log))
     return log
-
-
-@contextlib.contextmanager
-def emulator(release: str, **options: Any) -> Iterator[Emulator]:
-    with Emulator.for_release(release, **options) as emu:
-        emu.add_experiment("mine", namespace=NAMESPACE)
-        yield emu
-
-
-def token_profile(path: Path, emu: Emulator, source: str = "") -> None:
-    write_profiles(
-        path,
-        f'[profiles.t]\nkind = "platform-token"\nhost = "{emu.url}"\n'
-        f'namespace = "{NAMESPACE}"\ntimeout = 20\n{source}\n',
-    )
-
-
-def oidc_profile(path: Path, emu: Emulator, **fields: str) -> None:
-    extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items())
-    write_profiles(
-        path,
-        f'[profiles.o]\nkind = "platform-oidc"\nhost = "{emu.api_url}"\n'
-        f'namespace = "{NAMESPACE}"\nclient_id = "{CLIENT}"\ntimeout = 10\n{extra}',
-    )
 
 
 def lines_of(out: str, topic: str) -> list[str]:

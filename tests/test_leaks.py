@@ -26,6 +26,7 @@ from kfp_profiles.resolution import resolve
 from kfp_profiles.testing import Emulator
 
 from .helpers import HANG_BOUND, SCRIPT, free_port, write_profiles
+from .tokens import every_kind_file
 
 PASSWORD = "12341234"  # the emulator's Dex user: what a login really sends
 TOKEN = "sa-token-Zq8Wm3Kd9Lp2Xy7"
@@ -222,32 +223,6 @@ def test_the_command_line_leaks_nothing_even_with_debug(
 
 
 CLIENT_SECRET = "oidc-client-secret-Vb5Nq2"
-CREATE_TOKEN = ["kubectl", "-n", NAMESPACE, "create", "token", "default-editor"]
-
-
-def token_kinds_file(path: Path, emu: Emulator) -> None:
-    import json
-
-    write_profiles(
-        path,
-        f"""
-        [profiles.ci]
-        kind = "platform-token"
-        host = "{emu.url}"
-        namespace = "{NAMESPACE}"
-        token_command = {json.dumps(CREATE_TOKEN)}
-        [profiles.bot]
-        kind = "platform-token"
-        host = "{emu.url}"
-        namespace = "{NAMESPACE}"
-        [profiles.sso]
-        kind = "platform-oidc"
-        host = "{emu.api_url}"
-        namespace = "{NAMESPACE}"
-        client_id = "kfp-profiles"
-        timeout = 10
-        """,
-    )
 
 
 @pytest.mark.keyring
@@ -280,7 +255,7 @@ def test_the_token_kinds_leak_no_token_refresh_token_or_client_secret(
         monkeypatch.setenv("FAKE_KUBECTL_API", emu.kube_url)
         emu.add_experiment("seen", NAMESPACE)
         emu.auto_approve_devices()
-        token_kinds_file(profiles_path, emu)
+        every_kind_file(profiles_path, emu)
         stored = emu.service_account_token(NAMESPACE)
         texts += [stored]
 

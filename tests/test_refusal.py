@@ -15,7 +15,6 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,6 @@ from typing import Any
 import pytest
 
 from kfp_profiles import get_client
-from kfp_profiles.auth import bearer
 from kfp_profiles.auth.oidc_store import SignInStore
 from kfp_profiles.auth.refusal import Refusal, refusal_cause
 from kfp_profiles.errors import (
@@ -35,68 +33,31 @@ from kfp_profiles.errors import (
 from kfp_profiles.testing import Emulator
 from kfp_profiles.testing.jwt import b64url_json
 
-from .helpers import FAKES, write_profiles
+from .helpers import FAKES
+from .tokens import (
+    CLIENT,
+    CREATE_TOKEN,
+    NAMESPACE,
+    emulator,
+    exception_texts,
+    oidc_profile,
+    token_profile,
+)
 
-NAMESPACE = "kubeflow-user-example-com"
-CLIENT = "kfp-profiles"
 IN_CLUSTER_DEX = "http://dex.auth.svc.cluster.local:5556/dex"
 KUBERNETES = "https://kubernetes.default.svc.cluster.local"
-CREATE_TOKEN = ["kubectl", "-n", NAMESPACE, "create", "token", "default-editor"]
 KFP_TOKEN_FIX = "set KFP_TOKEN to a current token (or unset it to use the profile's source)."
 
 
-@pytest.fixture(autouse=True)
-def fresh_sources() -> Iterator[None]:
-    """Command sources are shared per process: each test starts with none."""
-    bearer._SHARED.clear()
-    yield
-    bearer._SHARED.clear()
-
-
-def texts_of(exc: BaseException, seen: set[int] | None = None) -> str:
-    """Every text an exception carries: message, CLI message, args, attributes, cause, context."""
-    seen = seen if seen is not None else set()
-    if id(exc) in seen:
-        return ""
-    seen.add(id(exc))
-    parts = [str(exc), repr(exc), repr(exc.args), repr(vars(exc))]
-    parts.append(str(getattr(exc, "cli_message", "")))
-    for linked in (exc.__cause__, exc.__context__):
-        if linked is not None:
-            parts.append(texts_of(linked, seen))
-    return "\n".join(parts)
+pytestmark = pytest.mark.usefixtures("fresh_token_sources")
 
 
 def assert_no_token(error: BaseException, *tokens: str) -> None:
-    text = texts_of(error)
+    text = exception_texts(error)
     for token in tokens:
         assert token and token not in text
         for piece in token.split("."):
             assert len(piece) < 12 or piece not in text
-
-
-@contextlib.contextmanager
-def emulator(release: str, **options: Any) -> Iterator[Emulator]:
-    with Emulator.for_release(release, **options) as emu:
-        emu.add_experiment("mine", namespace=NAMESPACE)
-        yield emu
-
-
-def token_profile(path: Path, emu: Emulator, source: str = "") -> None:
-    write_profiles(
-        path,
-        f'[profiles.t]\nkind = "platform-token"\nhost = "{emu.url}"\n'
-        f'namespace = "{NAMESPACE}"\ntimeout = 20\n{source}\n',
-    )
-
-
-def oidc_profile(path: Path, emu: Emulator, **fields: str) -> None:
-    extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items())
-    write_profiles(
-        path,
-        f'[profiles.o]\nkind = "platform-oidc"\nhost = "{emu.api_url}"\n'
-        f'namespace = "{NAMESPACE}"\nclient_id = "{CLIENT}"\ntimeout = 10\n{extra}',
-    )
 
 
 def listing_fails(profile: str, *, prompt: bool = False) -> KfpProfilesError:
@@ -367,5 +328,5 @@ def test_platform_oidc_garbage_from_the_provider_is_our_own_check(
         f"Profile 'o': the ID token from {IN_CLUSTER_DEX} is not a JWT (three base64url "
         "parts); run `kfp-profiles login o`."
     )
-    assert "no-jwt-" not in texts_of(error)
+    assert "no-jwt-" not in exception_texts(error)
     assert sent == 0

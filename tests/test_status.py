@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,53 +19,16 @@ import jsonschema
 import pytest
 
 from kfp_profiles import get_client
-from kfp_profiles.auth import bearer
 from kfp_profiles.testing import Emulator
-from tests.helpers import DEX_PASSWORD, DEX_USER, FAKES, cli, write_profiles
+from tests.helpers import DEX_PASSWORD, FAKES, cli, write_profiles
+from tests.tokens import NAMESPACE, every_kind_file
 
 ROOT = Path(__file__).resolve().parent.parent
-NAMESPACE = "kubeflow-user-example-com"
-CREATE_TOKEN = ["kubectl", "-n", NAMESPACE, "create", "token", "default-editor"]
 #: `14:05 UTC (1 h 59 min)`, a date before it when not today: the end and what is left.
 UNTIL = r"(\d{4}-\d\d-\d\d )?\d\d:\d\d UTC \((\d+ h )?\d+ min\)"
 
 
-@pytest.fixture(autouse=True)
-def fresh_sources() -> Iterator[None]:
-    """Token command sources are shared per process: each test starts with none."""
-    bearer._SHARED.clear()
-    yield
-    bearer._SHARED.clear()
-
-
-def every_kind(path: Path, emu: Emulator) -> None:
-    write_profiles(
-        path,
-        f"""
-        default = "prod"
-        [profiles.prod]
-        kind = "platform-dex"
-        host = "{emu.api_url}"
-        username = "{DEX_USER}"
-        namespace = "{NAMESPACE}"
-        [profiles.ci]
-        kind = "platform-token"
-        host = "{emu.url}"
-        namespace = "{NAMESPACE}"
-        token_command = {json.dumps(CREATE_TOKEN)}
-        [profiles.bot]
-        kind = "platform-token"
-        host = "{emu.url}"
-        namespace = "{NAMESPACE}"
-        [profiles.sso]
-        kind = "platform-oidc"
-        host = "{emu.api_url}"
-        namespace = "{NAMESPACE}"
-        client_id = "kfp-profiles"
-        [profiles.pod]
-        kind = "standalone-in-cluster"
-        """,
-    )
+pytestmark = pytest.mark.usefixtures("fresh_token_sources")
 
 
 def rows(out: str) -> dict[str, str]:
@@ -92,7 +54,7 @@ def test_list_status_shows_each_profiles_secret_and_session(
     with Emulator.for_release("1.11", device_interval=0) as emu:
         monkeypatch.setenv("FAKE_KUBECTL_API", emu.kube_url)
         emu.auto_approve_devices()
-        every_kind(profiles_path, emu)
+        every_kind_file(profiles_path, emu)
 
         before = cli("list", "--status")
         assert (before.returncode, before.stderr) == (0, "")
@@ -143,7 +105,7 @@ def test_a_session_made_for_another_host_is_not_counted(
     profiles_path: Path, keyring_backend: Any
 ) -> None:
     with Emulator.for_release("1.11") as emu:
-        every_kind(profiles_path, emu)
+        every_kind_file(profiles_path, emu)
         keyring_backend.set_password("kfp-profiles", "prod", DEX_PASSWORD)
         assert cli("login", "prod").returncode == 0
         text = profiles_path.read_text().replace(emu.api_url, "https://elsewhere.example.com", 1)

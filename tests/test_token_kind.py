@@ -35,20 +35,14 @@ from kfp_profiles.errors import (
 )
 from kfp_profiles.testing import Emulator
 
-from .helpers import FAKES, write_profiles
+from .helpers import FAKES
+from .tokens import NAMESPACE, exception_texts, token_profile
 
-NAMESPACE = "kubeflow-user-example-com"
 LIST = "GET /pipeline/apis/v2beta1/experiments"
-CREATE_TOKEN = ["kubectl", "-n", NAMESPACE, "create", "token", "default-editor"]
 GATEWAYS = ["1.9.1", "1.10", "1.11"]
 
 
-@pytest.fixture(autouse=True)
-def fresh_sources() -> Iterator[None]:
-    """Command sources are shared per process: each test starts with none."""
-    bearer._SHARED.clear()
-    yield
-    bearer._SHARED.clear()
+pytestmark = pytest.mark.usefixtures("fresh_token_sources")
 
 
 class Kubectl:
@@ -77,25 +71,6 @@ def emulator(release: str, monkeypatch: pytest.MonkeyPatch, **options: Any) -> I
         monkeypatch.setenv("FAKE_KUBECTL_API", emu.kube_url)
         emu.add_experiment("mine", namespace=NAMESPACE)
         yield emu
-
-
-def token_profile(path: Path, emu: Emulator, source: str = "", **extra: str) -> None:
-    """A platform-token profile `t` at the emulator's gateway (its origin: /pipeline added)."""
-    if source == "command":
-        source = f"token_command = {json.dumps(CREATE_TOKEN)}"
-    lines = "\n".join(f"{key} = {value}" for key, value in extra.items())
-    write_profiles(
-        path,
-        f"""
-        [profiles.t]
-        kind = "platform-token"
-        host = "{emu.url}"
-        namespace = "{NAMESPACE}"
-        timeout = 20
-        {source}
-        {lines}
-        """,
-    )
 
 
 def listed(client: Any) -> list[str]:
@@ -318,20 +293,6 @@ def test_a_cached_token_does_not_follow_an_override_to_another_origin(
 # --- refusals: which one, without the token ---------------------------------------------
 
 
-def secrets_in(exc: BaseException, seen: set[int] | None = None) -> str:
-    """Every text an exception carries: message, CLI message, args, attributes, cause, context."""
-    seen = seen if seen is not None else set()
-    if id(exc) in seen:
-        return ""
-    seen.add(id(exc))
-    parts = [str(exc), repr(exc), repr(exc.args), repr(vars(exc))]
-    parts.append(str(getattr(exc, "cli_message", "")))
-    for linked in (exc.__cause__, exc.__context__):
-        if linked is not None:
-            parts.append(secrets_in(linked, seen))
-    return "\n".join(parts)
-
-
 def refused(
     monkeypatch: pytest.MonkeyPatch, profiles_path: Path, make: Any, **options: Any
 ) -> tuple[BaseException, str, int]:
@@ -385,7 +346,7 @@ def test_a_refused_token_names_the_cause_and_its_source_without_the_token(
     assert cause in str(error)
     assert "set KFP_TOKEN to a current token" in str(error)
     assert sent == 1  # a token given as it is cannot renew: no retry
-    assert token not in secrets_in(error)
+    assert token not in exception_texts(error)
 
 
 def test_an_expired_token_is_named_before_the_gateway_sees_it(
@@ -398,7 +359,7 @@ def test_an_expired_token_is_named_before_the_gateway_sees_it(
     assert "the token from KFP_TOKEN expired at " in str(error)
     assert "(5 min ago), so it was not sent; set KFP_TOKEN to a current token" in str(error)
     assert sent == 0
-    assert token not in secrets_in(error)
+    assert token not in exception_texts(error)
 
 
 def test_a_token_with_whitespace_inside_is_a_typed_error_without_the_token(
@@ -412,7 +373,7 @@ def test_a_token_with_whitespace_inside_is_a_typed_error_without_the_token(
         "the profile's source)."
     )
     assert sent == 0
-    assert "def ghi" not in secrets_in(error)
+    assert "def ghi" not in exception_texts(error)
 
 
 # --- the token is never shown ---------------------------------------------------------------
