@@ -37,10 +37,7 @@ from kfp_profiles.errors import (
 )
 from kfp_profiles.testing import Emulator, browse
 
-from .helpers import write_profiles
-
-NAMESPACE = "kubeflow-user-example-com"
-CLIENT = "kfp-profiles"
+from .tokens import CLIENT, NAMESPACE, oidc_profile
 
 #: Kubeflow releases whose gateway takes a Dex ID token as a bearer (Istio, 1.9.1+), and
 #: the redirect their Dex accepts for a public client (numeric loopback from Dex v2.42).
@@ -51,22 +48,13 @@ RELEASES = {
 }
 
 
-def oidc_profile(emu: Emulator, path: Path, **fields: Any) -> None:
-    extra = "".join(f"{k} = {json.dumps(v)}\n" for k, v in fields.items())
-    write_profiles(
-        path,
-        f'[profiles.o]\nkind = "platform-oidc"\nhost = "{emu.api_url}"\n'
-        f'namespace = "{NAMESPACE}"\nclient_id = "{CLIENT}"\ntimeout = 10\n{extra}',
-    )
-
-
 @pytest.fixture
 def emu(no_keyring: None, profiles_path: Path) -> Iterator[Emulator]:
     """Kubeflow 1.11 whose Dex asks no poll interval, approving each device code at once."""
     with Emulator.for_release("1.11", device_interval=0) as emulator:
         emulator.add_experiment("first", namespace=NAMESPACE)
         emulator.auto_approve_devices()
-        oidc_profile(emulator, profiles_path)
+        oidc_profile(profiles_path, emulator)
         yield emulator
 
 
@@ -115,7 +103,7 @@ def test_device_flow_then_list_experiments(
     with Emulator.for_release(release, device_interval=0) as emu:
         emu.add_experiment("first", namespace=NAMESPACE)
         emu.auto_approve_devices()
-        oidc_profile(emu, profiles_path)
+        oidc_profile(profiles_path, emu)
         client = get_client("o", prompt=True)
         assert names(client) == ["first"]
         err = capsys.readouterr().err
@@ -183,7 +171,7 @@ def test_browser_flow_walked_by_a_person(
     visits = person_at_browser(monkeypatch)
     with Emulator.for_release(release) as emu:
         emu.add_experiment("first", namespace=NAMESPACE)
-        oidc_profile(emu, profiles_path, flow="browser", redirect_uri=RELEASES[release])
+        oidc_profile(profiles_path, emu, flow="browser", redirect_uri=RELEASES[release])
         client = get_client("o", prompt=True)
         assert names(client) == ["first"]
         assert emu.grant_counts == {"authorization_code": 1}
@@ -201,13 +189,13 @@ def test_auto_takes_the_browser_where_dex_offers_no_device_flow(
 ) -> None:
     person_at_browser(monkeypatch)
     with Emulator.for_release("1.11", device_flow=False) as emu:
-        oidc_profile(emu, profiles_path)
+        oidc_profile(profiles_path, emu)
         get_client("o", prompt=True)
         assert emu.grant_counts == {"authorization_code": 1}
 
 
 def test_a_wrong_state_is_refused(emu: Emulator, profiles_path: Path, browser: list[str]) -> None:
-    oidc_profile(emu, profiles_path, flow="browser")
+    oidc_profile(profiles_path, emu, flow="browser")
 
     def tamper() -> None:
         while not browser:
@@ -227,7 +215,7 @@ def test_an_authorization_response_from_another_issuer_is_refused(
     no_keyring: None, profiles_path: Path, browser: list[str]
 ) -> None:
     with Emulator.for_release("1.11", authorization_response_iss=True) as emu:
-        oidc_profile(emu, profiles_path, flow="browser")
+        oidc_profile(profiles_path, emu, flow="browser")
 
         def mix_up() -> None:
             while not browser:
@@ -256,7 +244,7 @@ def short_lived(no_keyring: None, profiles_path: Path) -> Iterator[Emulator]:
     with Emulator.for_release("1.11", device_interval=0, id_token_lifetime=2) as emulator:
         emulator.add_experiment("first", namespace=NAMESPACE)
         emulator.auto_approve_devices()
-        oidc_profile(emulator, profiles_path, refresh_margin=0)
+        oidc_profile(profiles_path, emulator, refresh_margin=0)
         yield emulator
 
 
@@ -381,7 +369,7 @@ def test_the_refresh_token_goes_to_the_keyring_not_a_file(
 
     with Emulator.for_release("1.11", device_interval=0) as emu:
         emu.auto_approve_devices()
-        oidc_profile(emu, profiles_path)
+        oidc_profile(profiles_path, emu)
         get_client("o", prompt=True)
         value = keyring.get_password("kfp-profiles-session", "o#oidc")
     assert value is not None

@@ -28,7 +28,7 @@ from kfp_profiles.testing import Emulator, StaticClient
 from kfp_profiles.testing.oidc import redirect_allowed
 
 from .helpers import cli
-from .test_auth_oidc import oidc_profile
+from .tokens import oidc_profile
 
 CLIENT = "kfp-profiles"
 IN_CLUSTER = "http://dex.auth.svc.cluster.local:5556/dex"
@@ -187,7 +187,7 @@ def test_login_signs_in_and_logout_forgets(
 ) -> None:
     with Emulator.for_release("1.11", device_interval=0) as emu:
         emu.auto_approve_devices()
-        oidc_profile(emu, profiles_path)
+        oidc_profile(profiles_path, emu)
         out = cli("login", "o")
         assert out.returncode == 0, out.stderr
         assert "Signed in as user@example.com for profile 'o'" in out.stdout
@@ -203,7 +203,7 @@ def test_login_signs_in_and_logout_forgets(
 def test_login_without_approval_exits_6_with_the_fix(no_keyring: None, profiles_path: Path) -> None:
     with Emulator.for_release("1.11", device_interval=0) as emu:
         emu.auto_approve_devices(approve=False)
-        oidc_profile(emu, profiles_path)
+        oidc_profile(profiles_path, emu)
         out = cli("login", "o")
     assert out.returncode == 6
     assert "access_denied" in out.stderr and "kfp-profiles login o" in out.stderr
