@@ -1,9 +1,10 @@
-"""Credentials go only where they were meant to go (issue 10, point 4).
+"""Credentials go only where they were meant to go (issue 10, point 4; issue 11).
 
 The stored password and the cached session belong to the origin of the host in the
-file; an override that changes the origin gets neither, and a password goes over plain
-HTTP only where the file itself names an http:// host. Against the emulator over real
-HTTP: the plain-HTTP server must see no request that carries the password.
+file (a platform-oidc client secret and sign-in to its issuer too); an override that
+changes the origin gets neither, and a password goes over plain HTTP only where the
+file itself names an http:// host. Against the emulator over real HTTP: the plain-HTTP
+server must see no request that carries the password.
 """
 
 from __future__ import annotations
@@ -116,3 +117,40 @@ def test_an_override_neither_reads_nor_overwrites_the_cached_session(
         get_client("prod").list_experiments()
         assert len(password_requests(other)) == 1  # its own login: the home session stayed home
         assert SessionCache().load("prod") == home_session
+
+
+@pytest.mark.keyring
+def test_a_stored_client_secret_never_follows_kfp_issuer_to_another_provider(
+    profiles_path: Path, keyring_backend: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from pydantic import SecretStr
+
+    from kfp_profiles.auth.oidc_store import SignInStore
+    from kfp_profiles.secrets import set_client_secret
+    from kfp_profiles.testing import StaticClient
+
+    from .tokens import oidc_profile
+
+    secret = "home-client-secret-Qw7Er9"
+    confidential = StaticClient("kfp-profiles", secret=secret, name="kfp-profiles")
+    with (
+        Emulator.for_release("1.11", clients=[confidential]) as home,
+        Emulator.for_release("1.11", device_interval=0, device_lifetime=5) as elsewhere,
+    ):
+        elsewhere.auto_approve_devices()
+        oidc_profile(profiles_path, home)
+        set_client_secret("o", SecretStr(secret))
+        monkeypatch.setenv("KFP_ISSUER", f"{elsewhere.url}/dex")
+        with pytest.raises(errors.KfpProfilesError):
+            # Signed in at the other provider, the token is for its issuer: the home
+            # gateway refuses it. What matters is what the other provider was sent.
+            get_client("o", prompt=True).list_experiments()
+        sent = elsewhere.requests
+    assert any(r.path.startswith("/dex/") for r in sent)  # the sign-in did go there
+    assert SignInStore("o").load() is None  # nor was that sign-in kept as the profile's
+    basic = base64.b64encode(f"kfp-profiles:{secret}".encode()).decode()
+    for request in sent:
+        assert secret.encode() not in request.body
+        assert basic not in request.headers.get("authorization", "")

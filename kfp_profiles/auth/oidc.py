@@ -120,11 +120,16 @@ class OidcCredentials:
 
     @classmethod
     def for_profile(cls, resolved: ResolvedProfile, *, prompt: bool = False) -> OidcCredentials:
-        """The profile's credentials; a sign-in is stored only for the file's own host."""
+        """The profile's credentials. The stored sign-in and client secret belong to the
+        file's own host and issuer: an override of either neither reads nor replaces them."""
+        # A client secret authenticates to one provider and a sign-in was made at one: an
+        # `issuer` from a variable or an argument may name another.
+        issuer_from = resolved.sources.get("issuer", "default").partition(":")[0]
+        at_home = resolved.at_home and issuer_from in ("file", "default")
         secret = resolved.secrets.get("client_secret")
-        if secret is None and resolved.at_home:
+        if secret is None and at_home:
             secret = _stored_client_secret(resolved.name)
-        store = SignInStore(resolved.name) if resolved.at_home else None
+        store = SignInStore(resolved.name) if at_home else None
         return cls(config_for(resolved, secret), store, prompt=prompt)
 
     # --- the renewal hook (kfp_profiles.auth.Credentials) ---------------------------------
