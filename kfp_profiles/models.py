@@ -363,6 +363,11 @@ def _invalid_value(kind: str, field: str, error: Any, text: str | None) -> str:
     """
     if error["type"].startswith("bool_"):
         rule = "it must be true or false"
+    elif error["type"] == "list_type":
+        rule = (
+            "it must be a list: a TOML array of strings in the file, words split as a "
+            "shell would (every quote closed) in a variable or `set`"
+        )
     else:
         # pydantic's "Input should be a valid integer, unable to parse string as an integer"
         rule = error["msg"].removeprefix("Value error, ").split(", unable to ")[0]

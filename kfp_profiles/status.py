@@ -151,6 +151,8 @@ def _stored_token(name: str, now: float) -> ProfileStatus:
     from .secrets import PASSWORD_SERVICE
 
     token = _Secret("token", PASSWORD_SERVICE, name)
+    if token.problem:  # the stored token is the session: unknown as well
+        return ProfileStatus(name, secret="token", problem=token.problem)
     expiry = (jwt_claims(token.value.strip()) or {}).get("exp") if token.value else None
     expires_at = float(expiry) if isinstance(expiry, (int, float)) else None
     return _kept(name, token, "token", bool(token.value), expires_at, False, now)

@@ -393,6 +393,43 @@ def test_bad_value_shows_the_value_and_what_the_field_is(
     assert str(caught.value) == line.format(file=path)
 
 
+TOKEN = '[profiles.t]\nkind = "platform-token"\nhost = "https://kf.example.com"\nnamespace = "n"\n'
+LIST_RULE = (
+    "it must be a list: a TOML array of strings in the file, words split as a shell would "
+    "(every quote closed) in a variable or `set`"
+)
+
+
+@pytest.mark.parametrize(
+    ("file", "env", "line"),
+    [
+        (
+            TOKEN + 'token_command = "kubectl create token sa"\n',
+            {},
+            "Profile 't' in {file}: `token_command` = 'kubectl create token sa' is invalid: "
+            f"{LIST_RULE} (",
+        ),
+        (
+            TOKEN,
+            {"KFP_TOKEN_COMMAND": 'kubectl "my ns'},
+            "Profile 't' in environment variable KFP_TOKEN_COMMAND: `token_command` = "
+            f"'kubectl \"my ns' is invalid: {LIST_RULE} (",
+        ),
+    ],
+    ids=["file-string", "KFP_TOKEN_COMMAND-unclosed-quote"],
+)
+def test_a_list_field_that_is_no_list_says_how_to_write_one(
+    file: str, env: dict[str, str], line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_profiles(tmp_path / "profiles.toml", file)
+    monkeypatch.setenv("KFP_PROFILES_FILE", str(path))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(errors.ProfileValidationError) as caught:
+        get_client("t")
+    assert str(caught.value).startswith(line.format(file=path))
+
+
 def test_bad_proxy_url_is_shown_without_its_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

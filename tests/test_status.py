@@ -117,7 +117,9 @@ def test_plain_list_reads_no_keyring_and_status_says_when_it_cannot(profiles_pat
     write_profiles(
         profiles_path,
         '[profiles.prod]\nkind = "platform-dex"\nhost = "https://kf.example.com"\n'
-        'username = "me@example.com"\nnamespace = "team-a"\n',
+        'username = "me@example.com"\nnamespace = "team-a"\n'
+        '[profiles.bot]\nkind = "platform-token"\nhost = "https://kf.example.com"\n'
+        'namespace = "team-a"\n',
     )
     broken = {"PYTHON_KEYRING_BACKEND": "no_such_module.Keyring"}
     plain = cli("list", env=broken)
@@ -127,6 +129,8 @@ def test_plain_list_reads_no_keyring_and_status_says_when_it_cannot(profiles_pat
     status = cli("list", "--status", env=broken)
     assert status.returncode == 0
     assert rows(status.stdout)["prod"].split()[-3:] == ["unknown", "no", "session"]
+    # A keyring token is its own session: as unknown as the secret.
+    assert rows(status.stdout)["bot"].split()[-2:] == ["unknown", "-"]
     assert status.stderr == (
         "kfp-profiles: warning: the keyring could not be read (ModuleNotFoundError: No module "
         "named 'no_such_module'): SECRET shows 'unknown'.\n"
